@@ -1,0 +1,43 @@
+"""What the desktop app and the server must agree on.
+
+This package imports nothing from ``desktop`` or ``server``: collection schemas,
+field validation, the hybrid logical clock, the per-field merge rule and the wire
+messages of protocol version 1.
+"""
+
+from protocol.collections import APPOINTMENTS, CLIENTS, COLLECTIONS, Collection, Field, FieldKind
+from protocol.errors import ErrorCode, FieldError, ProtocolError
+from protocol.hlc import HybridLogicalClock, Timestamp
+from protocol.merge import DELETED, Lost, MergeResult, Row, merge, mutation_row
+from protocol.validate import validate_fields
+from protocol.version import (
+    MAX_MUTATIONS_PER_PUSH,
+    MAX_PUSH_BYTES,
+    PROTOCOL_HEADER,
+    PROTOCOL_VERSION,
+)
+
+__all__ = [
+    "APPOINTMENTS",
+    "CLIENTS",
+    "COLLECTIONS",
+    "DELETED",
+    "MAX_MUTATIONS_PER_PUSH",
+    "MAX_PUSH_BYTES",
+    "PROTOCOL_HEADER",
+    "PROTOCOL_VERSION",
+    "Collection",
+    "ErrorCode",
+    "Field",
+    "FieldError",
+    "FieldKind",
+    "HybridLogicalClock",
+    "Lost",
+    "MergeResult",
+    "ProtocolError",
+    "Row",
+    "Timestamp",
+    "merge",
+    "mutation_row",
+    "validate_fields",
+]

@@ -1,0 +1,146 @@
+"""The one merge rule: last-write-wins per field, ordered by hybrid logical clock.
+
+A row is an LWW map: every field holds (value, HLC of the write that set it). The
+deletion state is one more register, ``DELETED``: a delete writes ``True``, every
+upsert writes ``False`` with its own stamp, so an edit stamped later than the delete
+brings the row back and an older edit does not.
+
+``merge`` is commutative, associative and idempotent on the row state (a CRDT), so
+the server and every desktop converge whatever order changes arrive in. Equal stamps
+mean the same write; if a misbehaving peer sends two different values with one stamp
+the larger canonical JSON wins, so convergence holds even then.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from protocol.hlc import parse
+
+__all__ = ["DELETED", "Lost", "MergeResult", "Row", "merge", "mutation_row"]
+
+DELETED = "_deleted"
+"""Clock key of the deletion register (never a real field name)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """A row's replicated state: field values, their clocks and the deletion flag.
+
+    ``clocks`` has one entry per field ever written, plus ``DELETED`` once the row
+    has been created or deleted. A field in ``clocks`` but not in ``fields`` is null.
+    """
+
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    clocks: Mapping[str, str] = field(default_factory=dict)
+    deleted: bool = False
+
+    def value(self, key: str) -> Any:
+        """The value of ``key``; ``DELETED`` reads the deletion flag."""
+        return self.deleted if key == DELETED else self.fields.get(key)
+
+    @property
+    def exists(self) -> bool:
+        """Whether any write has reached this row."""
+        return bool(self.clocks)
+
+
+@dataclass(frozen=True, slots=True)
+class Lost:
+    """One value that lost a last-write-wins race: the conflict record staff see."""
+
+    field: str
+    losing_value: Any
+    losing_hlc: str
+    winning_value: Any
+    winning_hlc: str
+    winner_device: str
+    """The node part of the winning HLC: the device (or server) that wrote it."""
+    loser: Literal["current", "incoming"]
+    """Which side of ``merge`` held the losing value."""
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "field": self.field,
+            "losing_value": self.losing_value,
+            "losing_hlc": self.losing_hlc,
+            "winning_value": self.winning_value,
+            "winning_hlc": self.winning_hlc,
+            "winner_device": self.winner_device,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MergeResult:
+    row: Row
+    lost: tuple[Lost, ...]
+    changed: tuple[str, ...]
+    """Keys whose stored value or clock the incoming write replaced."""
+
+
+def mutation_row(op: Literal["upsert", "delete"], fields: Mapping[str, Any], hlc: str) -> Row:
+    """The partial row one mutation writes: its fields and the deletion register."""
+    if op == "delete":
+        return Row({}, {DELETED: hlc}, deleted=True)
+    clocks = dict.fromkeys(fields, hlc)
+    clocks[DELETED] = hlc
+    return Row(dict(fields), clocks, deleted=False)
+
+
+def merge(current: Row, incoming: Row) -> MergeResult:
+    """Merge ``incoming`` (a whole or partial row) into ``current``.
+
+    For every key ``incoming`` has a clock for, the greater HLC wins. Returns the
+    merged row, the values that lost (from either side, only when they differ from
+    the winner) and the keys that changed.
+    """
+    fields = dict(current.fields)
+    clocks = dict(current.clocks)
+    deleted = current.deleted
+    lost: list[Lost] = []
+    changed: list[str] = []
+    for key, in_clock in incoming.clocks.items():
+        in_value = incoming.value(key)
+        cur_clock = current.clocks.get(key)
+        if cur_clock is None:
+            take = True
+        else:
+            cur_value = current.value(key)
+            if in_clock == cur_clock:
+                take = _canonical(in_value) > _canonical(cur_value)
+            else:
+                take = in_clock > cur_clock
+            if _canonical(in_value) != _canonical(cur_value):
+                if take:
+                    lost.append(_lost(key, cur_value, cur_clock, in_value, in_clock, "current"))
+                else:
+                    lost.append(_lost(key, in_value, in_clock, cur_value, cur_clock, "incoming"))
+        if not take:
+            continue
+        if key == DELETED:
+            deleted = bool(in_value)
+        elif in_value is None:
+            fields.pop(key, None)
+        else:
+            fields[key] = in_value
+        changed.append(key)
+        clocks[key] = in_clock
+    return MergeResult(Row(fields, clocks, deleted), tuple(lost), tuple(changed))
+
+
+def _lost(
+    key: str,
+    losing_value: Any,
+    losing_hlc: str,
+    winning_value: Any,
+    winning_hlc: str,
+    loser: Literal["current", "incoming"],
+) -> Lost:
+    return Lost(key, losing_value, losing_hlc, winning_value, winning_hlc, parse(winning_hlc).node, loser)
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))

@@ -1,0 +1,191 @@
+"""Wire messages of protocol v1 (JSON), as pydantic models both ends parse with.
+
+Requests the server receives are strict (unknown keys refused) so a client bug shows
+up as a 422 rather than silently dropped data; frames and answers a client receives
+ignore unknown keys so a newer server can add to them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from protocol.version import MAX_MUTATIONS_PER_PUSH
+
+__all__ = [
+    "Change",
+    "ChangesFrame",
+    "EnrollRequest",
+    "EnrollResponse",
+    "ErrorBody",
+    "ErrorDetail",
+    "HelloFrame",
+    "Mutation",
+    "MutationResult",
+    "PullResponse",
+    "PushRequest",
+    "PushResponse",
+    "ResyncFrame",
+    "ServerFrame",
+    "StatusFrame",
+    "parse_server_frame",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+# ---- errors ----------------------------------------------------------------------
+
+
+class ErrorDetail(_Lenient):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorBody(_Lenient):
+    """Every non-2xx answer: ``{"error": {"code", "message"}}``."""
+
+    error: ErrorDetail
+
+
+# ---- enrolment -------------------------------------------------------------------
+
+
+class EnrollRequest(_Strict):
+    code: Annotated[str, Field(min_length=1, max_length=100)]
+    device_name: Annotated[str, Field(min_length=1, max_length=200)]
+    app_version: Annotated[str | None, Field(max_length=50)] = None
+
+
+class BranchInfo(_Lenient):
+    id: str
+    name: str
+
+
+class EnrollResponse(_Lenient):
+    device_id: str
+    token: str
+    branch: BranchInfo
+    server_hlc: str
+    epoch: str
+
+
+# ---- push ------------------------------------------------------------------------
+
+
+class Mutation(_Strict):
+    """One local write: made once on a device, applied at most once by the server."""
+
+    id: uuid.UUID
+    collection: str
+    row_id: uuid.UUID
+    op: Literal["upsert", "delete"]
+    fields: dict[str, Any] = Field(default_factory=dict)
+    hlc: str
+
+
+class PushRequest(_Strict):
+    mutations: Annotated[list[Mutation], Field(max_length=MAX_MUTATIONS_PER_PUSH)]
+
+
+class LostWire(_Lenient):
+    field: str
+    losing_value: Any = None
+    losing_hlc: str
+    winning_value: Any = None
+    winning_hlc: str
+    winner_device: str
+
+
+class MutationResult(_Lenient):
+    id: uuid.UUID
+    status: Literal["applied", "duplicate", "rejected"]
+    seq: int | None = None
+    lost: list[LostWire] = Field(default_factory=list)
+    error: ErrorDetail | None = None
+
+
+class PushResponse(_Lenient):
+    results: list[MutationResult]
+    server_hlc: str
+
+
+# ---- pull ------------------------------------------------------------------------
+
+
+class Change(_Lenient):
+    """A row's full current state after change ``seq``."""
+
+    seq: int
+    collection: str
+    row_id: uuid.UUID
+    fields: dict[str, Any]
+    clocks: dict[str, str]
+    deleted: bool
+
+
+class PullResponse(_Lenient):
+    changes: list[Change]
+    cursor: int
+    has_more: bool
+    server_hlc: str
+    epoch: str
+
+
+# ---- WebSocket frames ------------------------------------------------------------
+
+
+class HelloFrame(_Lenient):
+    type: Literal["hello"]
+    server_hlc: str
+    head: int
+    epoch: str
+
+
+class ChangesFrame(_Lenient):
+    type: Literal["changes"]
+    from_: int = Field(alias="from")
+    to: int
+    changes: list[Change]
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    def to_wire(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class ResyncFrame(_Lenient):
+    """The server dropped this socket's backlog: pull, then reconnect."""
+
+    type: Literal["resync"]
+
+
+class StatusFrame(_Strict):
+    """Client -> server, for monitoring: where this device is."""
+
+    type: Literal["status"]
+    cursor: int
+    pending: int
+    app_version: str | None = None
+
+
+ServerFrame = Annotated[HelloFrame | ChangesFrame | ResyncFrame, Field(discriminator="type")]
+_SERVER_FRAME: TypeAdapter[HelloFrame | ChangesFrame | ResyncFrame] = TypeAdapter(ServerFrame)
+
+
+def parse_server_frame(text: str | bytes) -> HelloFrame | ChangesFrame | ResyncFrame:
+    """Parse a frame the server sent.
+
+    Raises:
+        pydantic.ValidationError: not JSON, or not a frame this version knows.
+    """
+    return _SERVER_FRAME.validate_json(text)

@@ -1,0 +1,177 @@
+"""Field validation shared by the server (authoritative) and the desktop (early, inline).
+
+Validation normalises as it checks (trims text, canonicalises datetimes to UTC ISO
+8601), so both ends store byte-identical values and merges compare equal values as
+equal. It never raises on bad input: it returns typed ``FieldError`` values.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from protocol.collections import MAX_TAG_LENGTH, MAX_TAGS, Collection, Field, FieldKind
+from protocol.errors import ErrorCode, FieldError
+
+__all__ = ["normalise_datetime", "validate_fields", "validate_value"]
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^\+?[0-9 ()./-]{3,}$")
+
+
+def validate_fields(
+    collection: Collection, fields: Mapping[str, Any], *, creating: bool = False
+) -> tuple[dict[str, Any], list[FieldError]]:
+    """Check and normalise ``fields`` against ``collection``.
+
+    Args:
+        collection: the collection the fields belong to.
+        fields: field name -> wire value; a partial set (an edit) is fine.
+        creating: the row does not exist yet, so required fields must be present.
+
+    Returns:
+        The normalised fields and the list of errors (empty when all are valid).
+    """
+    clean: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    for name, value in fields.items():
+        spec = collection.field(name)
+        if spec is None:
+            errors.append(FieldError(ErrorCode.UNKNOWN_FIELD, name, f"{collection.name} has no field {name!r}"))
+            continue
+        normalised, error = validate_value(spec, value)
+        if error is not None:
+            errors.append(error)
+        else:
+            clean[name] = normalised
+    if creating:
+        for spec in collection.fields:
+            if spec.required and spec.name not in fields:
+                errors.append(FieldError(ErrorCode.REQUIRED, spec.name, f"{spec.name} is required"))
+    return clean, errors
+
+
+def validate_value(spec: Field, value: Any) -> tuple[Any, FieldError | None]:
+    """Normalise one value, or say why it is refused. ``None`` clears an optional field."""
+    if value is None or (isinstance(value, str) and not value.strip() and spec.kind != FieldKind.TAGS):
+        if spec.required:
+            return None, FieldError(ErrorCode.REQUIRED, spec.name, f"{spec.name} is required")
+        return None, None
+    checker = _CHECKERS[spec.kind]
+    return checker(spec, value)
+
+
+def _error(code: ErrorCode, spec: Field, message: str) -> tuple[Any, FieldError]:
+    return None, FieldError(code, spec.name, message)
+
+
+def _text(spec: Field, value: Any) -> tuple[Any, FieldError | None]:
+    if not isinstance(value, str):
+        return _error(ErrorCode.INVALID_TYPE, spec, f"{spec.name} must be text")
+    text = value.strip()
+    if spec.max_length is not None and len(text) > spec.max_length:
+        return _error(ErrorCode.TOO_LONG, spec, f"{spec.name} is longer than {spec.max_length} characters")
+    return text, None
+
+
+def _email(spec: Field, value: Any) -> tuple[Any, FieldError | None]:
+    text, error = _text(spec, value)
+    if error is not None:
+        return None, error
+    if not _EMAIL.match(text):
+        return _error(ErrorCode.INVALID_EMAIL, spec, f"{text!r} is not an email address")
+    return text, None
+
+
+def _phone(spec: Field, value: Any) -> tuple[Any, FieldError | None]:
+    text, error = _text(spec, value)
+    if error is not None:
+        return None, error
+    if not _PHONE.match(text) or sum(ch.isdigit() for ch in text) < 3:
+        return _error(ErrorCode.INVALID_PHONE, spec, f"{text!r} is not a phone number")
+    return text, None
+
+
+def _uuid(spec: Field, value: Any) -> tuple[Any, FieldError | None]:
+    if not isinstance(value, str):
+        return _error(ErrorCode.INVALID_TYPE, spec, f"{spec.name} must be an id")
+    try:
+        return str(uuid.UUID(value.strip())), None
+    except ValueError:
+        return _error(ErrorCode.INVALID_UUID, spec, f"{spec.name} {value!r} is not a valid id")
+
+
+def normalise_datetime(value: str) -> str:
+    """ISO 8601 with an offset -> canonical UTC text (``2026-01-02T09:30:00+00:00``).
+
+    Raises:
+        ValueError: the text is not ISO 8601 or has no UTC offset.
+    """
+    parsed = datetime.fromisoformat(value.strip())
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise ValueError("datetime needs a UTC offset")
+    return parsed.astimezone(UTC).isoformat()
+
+
+def _datetime(spec: Field, value: Any) -> tuple[Any, FieldError | None]:
+    if not isinstance(value, str):
+        return _error(ErrorCode.INVALID_TYPE, spec, f"{spec.name} must be ISO 8601 text")
+    try:
+        return normalise_datetime(value), None
+    except ValueError:
+        return _error(
+            ErrorCode.INVALID_DATETIME,
+            spec,
+            f"{spec.name} {value!r} is not an ISO 8601 date and time with an offset",
+        )
+
+
+def _integer(spec: Field, value: Any) -> tuple[Any, FieldError | None]:
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value.strip())
+        else:
+            return _error(ErrorCode.INVALID_TYPE, spec, f"{spec.name} must be a whole number")
+    if (spec.minimum is not None and value < spec.minimum) or (
+        spec.maximum is not None and value > spec.maximum
+    ):
+        return _error(
+            ErrorCode.OUT_OF_RANGE, spec, f"{spec.name} must be between {spec.minimum} and {spec.maximum}"
+        )
+    return value, None
+
+
+def _choice(spec: Field, value: Any) -> tuple[Any, FieldError | None]:
+    if not isinstance(value, str) or value.strip() not in spec.choices:
+        return _error(ErrorCode.INVALID_CHOICE, spec, f"{spec.name} must be one of {', '.join(spec.choices)}")
+    return value.strip(), None
+
+
+def _tags(spec: Field, value: Any) -> tuple[Any, FieldError | None]:
+    if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
+        return _error(ErrorCode.INVALID_TYPE, spec, f"{spec.name} must be a list of text")
+    tags: list[str] = []
+    for tag in value:
+        tag = tag.strip()
+        if len(tag) > MAX_TAG_LENGTH:
+            return _error(ErrorCode.TOO_LONG, spec, f"tag {tag[:20]!r}… is longer than {MAX_TAG_LENGTH} characters")
+        if tag and tag not in tags:
+            tags.append(tag)
+    if len(tags) > MAX_TAGS:
+        return _error(ErrorCode.OUT_OF_RANGE, spec, f"at most {MAX_TAGS} tags")
+    return tags, None
+
+
+_CHECKERS = {
+    FieldKind.TEXT: _text,
+    FieldKind.EMAIL: _email,
+    FieldKind.PHONE: _phone,
+    FieldKind.UUID: _uuid,
+    FieldKind.DATETIME: _datetime,
+    FieldKind.INTEGER: _integer,
+    FieldKind.CHOICE: _choice,
+    FieldKind.TAGS: _tags,
+}
