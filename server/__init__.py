@@ -1,0 +1,1 @@
+"""The thin central server: FastAPI over PostgreSQL, the single source of truth."""

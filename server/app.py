@@ -1,0 +1,65 @@
+"""The ASGI application, built by ``create_app(settings)``; nothing happens at import.
+
+The lifespan resolves the database (the external ``DATABASE_URL`` or the embedded
+cluster), migrates it, reads the epoch, starts the fan-out listener and tears it all
+down again on shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from server import embedded_pg, migrate
+from server.db import create_engine
+from server.errors import install_error_handlers
+from server.fanout import Fanout
+from server.routes import enroll, ops, records, sync, ws
+from server.settings import Settings
+from server.state import ServerState
+from server.tables import server_meta
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the server for ``settings`` (default: from the environment)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = settings.database_url or embedded_pg.start(settings.data_dir)
+        engine = create_engine(url, pool_size=settings.db_pool_size)
+        try:
+            await migrate.upgrade(engine)
+            async with engine.connect() as conn:
+                epoch = (
+                    await conn.execute(select(server_meta.c.value).where(server_meta.c.key == "epoch"))
+                ).scalar_one()
+            state = ServerState(settings=settings, engine=engine, database_url=url, epoch=epoch)
+            state.fanout = Fanout(state)
+            await state.fanout.start()
+            app.state.branchsync = state
+            try:
+                yield
+            finally:
+                await state.fanout.stop()
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Branchsync server",
+        version="1",
+        summary="Keeps every branch's clients and appointments identical, in real time.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for module in (enroll, sync, ws, records, ops):
+        app.include_router(module.router)
+    return app

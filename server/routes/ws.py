@@ -1,0 +1,5 @@
+"""PLACEHOLDER: routes being written."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,55 @@
+"""Server settings, validated once at start (pydantic-settings; no import-time globals).
+
+Read from the environment (``BRANCHSYNC_*``, plus plain ``DATABASE_URL``) and from
+command-line flags, which the CLI passes in as keyword arguments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "default_data_dir"]
+
+
+def default_data_dir() -> Path:
+    """Where the embedded database and server state live when no directory is given."""
+    return Path(platformdirs.user_data_dir("branchsync-server", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Everything the server can be configured with."""
+
+    model_config = SettingsConfigDict(env_prefix="BRANCHSYNC_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "BRANCHSYNC_DATABASE_URL")
+    )
+    """libpq URL of an external PostgreSQL; None starts the embedded one under ``data_dir``."""
+    data_dir: Path = Field(default_factory=default_data_dir)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+
+    max_clock_skew_s: float = Field(default=300.0, gt=0)
+    """Mutations stamped further ahead of the server clock are rejected ``clock_skew``."""
+    enroll_code_ttl_hours: float = Field(default=7 * 24, gt=0)
+    rate_per_s: float = Field(default=100.0, gt=0)
+    """Sustained requests per second one device may make."""
+    rate_burst: int = Field(default=50, ge=1)
+    ws_queue_frames: int = Field(default=256, ge=1)
+    """Frames a socket may fall behind before it gets ``resync`` and is closed."""
+    ws_ping_interval_s: float = Field(default=20.0, gt=0)
+    ws_ping_timeout_s: float = Field(default=20.0, gt=0)
+    db_pool_size: int = Field(default=10, ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("postgresql://", "postgres://", "postgresql+asyncpg://")):
+            raise ValueError("DATABASE_URL must be a postgresql:// URL")
+        return value.strip()
