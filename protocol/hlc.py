@@ -20,6 +20,8 @@ __all__ = ["HybridLogicalClock", "Timestamp", "parse", "system_wall_ms"]
 
 _MAX_COUNTER = 999_999
 _WALL_DIGITS = 15
+_COUNTER_DIGITS = 6
+_MAX_NODE_LENGTH = 64
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -50,15 +52,26 @@ def parse(text: str) -> Timestamp:
     parts = text.split("-", 2)
     if (
         len(parts) != 3
-        or len(parts[0]) != _WALL_DIGITS
-        or len(parts[1]) != 6
-        or not parts[0].isdigit()
-        or not parts[1].isdigit()
-        or not parts[2]
-        or len(parts[2]) > 64
+        or not _is_digits(parts[0], _WALL_DIGITS)
+        or not _is_digits(parts[1], _COUNTER_DIGITS)
+        or not _valid_node(parts[2])
     ):
         raise InvalidTimestamp(f"{text[:80]!r} is not an HLC (wall-counter-node)")
     return Timestamp(int(parts[0]), int(parts[1]), parts[2])
+
+
+def _valid_node(node: str) -> bool:
+    """Whether ``node`` can be the node part of an HLC.
+
+    1-64 printable characters: no NUL or other control character, no lone surrogate,
+    so a stamp survives JSON, UTF-8 and a PostgreSQL ``jsonb`` column unchanged.
+    """
+    return 0 < len(node) <= _MAX_NODE_LENGTH and node.isprintable()
+
+
+def _is_digits(text: str, width: int) -> bool:
+    """Exactly ``width`` ASCII digits (``str.isdigit`` also takes ``²`` and ``٣``)."""
+    return len(text) == width and text.isascii() and text.isdigit()
 
 
 def system_wall_ms() -> int:
@@ -80,11 +93,11 @@ class HybridLogicalClock:
         wall_ms: Callable[[], int] = system_wall_ms,
         last: Timestamp | str | None = None,
     ) -> None:
-        if not node:
-            raise ValueError("node must be a non-empty id")
+        if not _valid_node(node):
+            raise ValueError(f"node must be 1-{_MAX_NODE_LENGTH} printable characters, not {node[:80]!r}")
         self.node = node
         self._wall_ms = wall_ms
-        self._last = parse(last) if isinstance(last, str) else last or Timestamp(0, 0, node)
+        self._last = Timestamp(0, 0, node) if last is None else _as_timestamp(last)
 
     @property
     def last(self) -> Timestamp:
@@ -107,9 +120,14 @@ class HybridLogicalClock:
         Raises:
             InvalidTimestamp: ``remote`` is not an HLC.
         """
-        other = parse(remote) if isinstance(remote, str) else remote
+        other = _as_timestamp(remote)
         if (other.wall_ms, other.counter) > (self._last.wall_ms, self._last.counter):
             self._last = Timestamp(other.wall_ms, other.counter, self.node)
+
+
+def _as_timestamp(value: Timestamp | str) -> Timestamp:
+    """A ``Timestamp`` as is, anything else through ``parse`` (so junk raises InvalidTimestamp)."""
+    return value if isinstance(value, Timestamp) else parse(value)
 
 
 def _successor(wall_ms: int, counter: int, node: str) -> Timestamp:

@@ -97,7 +97,9 @@ def merge(current: Row, incoming: Row) -> MergeResult:
     merged row, the values that lost (from either side, only when they differ from
     the winner) and the keys that changed.
     """
-    fields = dict(current.fields)
+    # None is stored as absence (see Row), whichever way the caller built ``current``,
+    # so equal states compare equal whatever order they were merged in.
+    fields = {key: value for key, value in current.fields.items() if value is not None}
     clocks = dict(current.clocks)
     deleted = current.deleted
     lost: list[Lost] = []

@@ -153,7 +153,8 @@ class HelloFrame(_Lenient):
 
 class ChangesFrame(_Lenient):
     type: Literal["changes"]
-    from_: int = Field(alias="from")
+    from_: int = Field(validation_alias="from", serialization_alias="from")
+    """``from`` on the wire; separate aliases keep ``from_=`` as the constructor keyword for mypy."""
     to: int
     changes: list[Change]
 

@@ -20,6 +20,10 @@ __all__ = ["normalise_datetime", "validate_fields", "validate_value"]
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{3,}$")
+_INTEGER_TEXT = re.compile(r"-?[0-9]+")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+"""NUL (PostgreSQL text refuses it) and lone surrogates (not encodable as UTF-8)."""
+_SHOWN = 80
 
 
 def validate_fields(
@@ -40,7 +44,8 @@ def validate_fields(
     for name, value in fields.items():
         spec = collection.field(name)
         if spec is None:
-            errors.append(FieldError(ErrorCode.UNKNOWN_FIELD, name, f"{collection.name} has no field {name!r}"))
+            message = f"{collection.name} has no field {_shown(name)}"
+            errors.append(FieldError(ErrorCode.UNKNOWN_FIELD, name, message))
             continue
         normalised, error = validate_value(spec, value)
         if error is not None:
@@ -68,9 +73,21 @@ def _error(code: ErrorCode, spec: Field, message: str) -> tuple[Any, FieldError]
     return None, FieldError(code, spec.name, message)
 
 
+def _shown(value: Any) -> str:
+    """``value`` quoted for an error message, cut short so a huge input is not echoed back."""
+    text = repr(value)
+    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}…"
+
+
+def _unstorable(spec: Field) -> tuple[Any, FieldError | None]:
+    return _error(ErrorCode.INVALID_TYPE, spec, f"{spec.name} contains a NUL or an unpaired surrogate")
+
+
 def _text(spec: Field, value: Any) -> tuple[Any, FieldError | None]:
     if not isinstance(value, str):
         return _error(ErrorCode.INVALID_TYPE, spec, f"{spec.name} must be text")
+    if _UNSTORABLE.search(value):
+        return _unstorable(spec)
     text = value.strip()
     if spec.max_length is not None and len(text) > spec.max_length:
         return _error(ErrorCode.TOO_LONG, spec, f"{spec.name} is longer than {spec.max_length} characters")
@@ -101,19 +118,23 @@ def _uuid(spec: Field, value: Any) -> tuple[Any, FieldError | None]:
     try:
         return str(uuid.UUID(value.strip())), None
     except ValueError:
-        return _error(ErrorCode.INVALID_UUID, spec, f"{spec.name} {value!r} is not a valid id")
+        return _error(ErrorCode.INVALID_UUID, spec, f"{spec.name} {_shown(value)} is not a valid id")
 
 
 def normalise_datetime(value: str) -> str:
     """ISO 8601 with an offset -> canonical UTC text (``2026-01-02T09:30:00+00:00``).
 
     Raises:
-        ValueError: the text is not ISO 8601 or has no UTC offset.
+        ValueError: the text is not ISO 8601, has no UTC offset, or falls outside
+            the years 1-9999 once moved to UTC.
     """
     parsed = datetime.fromisoformat(value.strip())
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValueError("datetime needs a UTC offset")
-    return parsed.astimezone(UTC).isoformat()
+    try:
+        return parsed.astimezone(UTC).isoformat()
+    except OverflowError as exc:
+        raise ValueError("datetime is out of range in UTC") from exc
 
 
 def _datetime(spec: Field, value: Any) -> tuple[Any, FieldError | None]:
@@ -125,23 +146,33 @@ def _datetime(spec: Field, value: Any) -> tuple[Any, FieldError | None]:
         return _error(
             ErrorCode.INVALID_DATETIME,
             spec,
-            f"{spec.name} {value!r} is not an ISO 8601 date and time with an offset",
+            f"{spec.name} {_shown(value)} is not an ISO 8601 date and time with an offset",
         )
 
 
+def _as_integer(value: Any) -> int | None:
+    """An int (not a bool) or ASCII decimal text as an int; None for anything else."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value.strip()):
+        try:
+            return int(value.strip())
+        except ValueError:  # more digits than Python will convert
+            return None
+    return None
+
+
 def _integer(spec: Field, value: Any) -> tuple[Any, FieldError | None]:
-    if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            value = int(value.strip())
-        else:
-            return _error(ErrorCode.INVALID_TYPE, spec, f"{spec.name} must be a whole number")
-    if (spec.minimum is not None and value < spec.minimum) or (
-        spec.maximum is not None and value > spec.maximum
+    number = _as_integer(value)
+    if number is None:
+        return _error(ErrorCode.INVALID_TYPE, spec, f"{spec.name} must be a whole number")
+    if (spec.minimum is not None and number < spec.minimum) or (
+        spec.maximum is not None and number > spec.maximum
     ):
         return _error(
             ErrorCode.OUT_OF_RANGE, spec, f"{spec.name} must be between {spec.minimum} and {spec.maximum}"
         )
-    return value, None
+    return number, None
 
 
 def _choice(spec: Field, value: Any) -> tuple[Any, FieldError | None]:
@@ -155,9 +186,12 @@ def _tags(spec: Field, value: Any) -> tuple[Any, FieldError | None]:
         return _error(ErrorCode.INVALID_TYPE, spec, f"{spec.name} must be a list of text")
     tags: list[str] = []
     for tag in value:
+        if _UNSTORABLE.search(tag):
+            return _unstorable(spec)
         tag = tag.strip()
         if len(tag) > MAX_TAG_LENGTH:
-            return _error(ErrorCode.TOO_LONG, spec, f"tag {tag[:20]!r}… is longer than {MAX_TAG_LENGTH} characters")
+            message = f"tag {tag[:20]!r}… is longer than {MAX_TAG_LENGTH} characters"
+            return _error(ErrorCode.TOO_LONG, spec, message)
         if tag and tag not in tags:
             tags.append(tag)
     if len(tags) > MAX_TAGS:

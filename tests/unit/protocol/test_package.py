@@ -1,0 +1,79 @@
+"""The package surface: what others import, the wire error codes, the collections."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+
+import protocol
+from protocol import APPOINTMENTS, CLIENTS, COLLECTIONS, ErrorCode, FieldKind
+from protocol.collections import APPOINTMENT_STATUSES
+
+MODULES = ["collections", "errors", "hlc", "merge", "messages", "validate", "version"]
+ALLOWED_IMPORTS = {"__future__", "collections", "dataclasses", "datetime", "enum", "json", "pydantic",
+                   "re", "time", "typing", "uuid", "protocol"}  # fmt: skip
+
+
+def test_public_surface_is_pinned() -> None:
+    assert sorted(protocol.__all__) == sorted(
+        [
+            "APPOINTMENTS", "CLIENTS", "COLLECTIONS", "DELETED", "MAX_MUTATIONS_PER_PUSH", "MAX_PUSH_BYTES",
+            "PROTOCOL_HEADER", "PROTOCOL_VERSION", "Collection", "ErrorCode", "Field", "FieldError",
+            "FieldKind", "HybridLogicalClock", "Lost", "MergeResult", "ProtocolError", "Row", "Timestamp",
+            "merge", "mutation_row", "validate_fields",
+        ]
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_every_exported_name_exists(name: str) -> None:
+    module = importlib.import_module(f"protocol.{name}")
+    exported = getattr(module, "__all__", [n for n in vars(module) if n.isupper()])
+    assert exported
+    for attribute in exported:
+        assert hasattr(module, attribute), f"protocol.{name} exports missing {attribute}"
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_protocol_imports_neither_end_nor_their_libraries(name: str) -> None:
+    source = Path(protocol.__file__).with_name(f"{name}.py").read_text(encoding="utf-8")
+    roots = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            roots |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            roots.add(node.module.split(".")[0])
+    assert roots <= ALLOWED_IMPORTS
+
+
+def test_error_codes_are_the_wire_contract() -> None:
+    assert [code.value for code in ErrorCode] == [
+        "required", "too_long", "invalid_type", "invalid_email", "invalid_phone", "invalid_datetime",
+        "invalid_uuid", "invalid_choice", "out_of_range", "unknown_field", "unknown_collection",
+        "invalid_mutation", "invalid_hlc", "clock_skew", "invalid_body", "too_large", "unauthorized",
+        "rate_limited", "not_found", "update_required", "enroll_code_invalid", "enroll_code_used",
+        "enroll_code_expired", "internal",
+    ]  # fmt: skip
+    assert all(code.value == code.name.lower() for code in ErrorCode)
+
+
+def test_collections_match_the_architecture() -> None:
+    assert COLLECTIONS == {"clients": CLIENTS, "appointments": APPOINTMENTS}
+    assert CLIENTS.field_names == ("name", "phone", "email", "notes", "home_branch_id", "tags")
+    assert APPOINTMENTS.field_names == (
+        "client_id", "branch_id", "starts_at", "duration_min", "service", "status", "notes",
+    )  # fmt: skip
+    assert APPOINTMENT_STATUSES == ("booked", "done", "cancelled", "no_show")
+    name = CLIENTS.field("name")
+    assert name is not None
+    assert (name.kind, name.required, name.max_length) == (FieldKind.TEXT, True, 200)
+    assert CLIENTS.field("nope") is None
+
+
+def test_no_field_is_called_like_the_deletion_register() -> None:
+    names = {f.name for c in COLLECTIONS.values() for f in c.fields}
+    assert protocol.DELETED not in names
+    assert "id" not in names
