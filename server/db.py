@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-__all__ = ["CHANGES_CHANNEL", "WRITE_LOCK_KEY", "asyncpg_url", "create_engine", "sqlalchemy_url"]
+__all__ = [
+    "CHANGES_CHANNEL",
+    "DEVICES_CHANNEL",
+    "WRITE_LOCK_KEY",
+    "asyncpg_url",
+    "create_engine",
+    "sqlalchemy_url",
+]
 
 CHANGES_CHANNEL = "branchsync_changes"
 """NOTIFY channel: its payload is the highest committed change number."""
+
+DEVICES_CHANNEL = "branchsync_devices"
+"""NOTIFY channel: its payload is the id of a device just revoked, so every server
+process closes that device's open sockets at once."""
 
 WRITE_LOCK_KEY = 0x6272616E6368
 """Transaction-level advisory lock taken before change numbers are assigned, so

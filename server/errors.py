@@ -4,7 +4,10 @@ Exception tree::
 
     ServerError                  root of everything the server raises on purpose
      ├── ApiError                a request is refused: HTTP status + stable ``code``
-     └── DatabaseUnavailable     PostgreSQL cannot be reached or started (operator acts)
+     ├── AdminError              an admin command cannot be done (unknown branch, ...)
+     ├── DatabaseUnavailable     PostgreSQL cannot be reached or started (operator acts)
+     └── BackupError             a backup or restore failed or was refused (operator acts)
+          └── RestoreRefused     the target database is not empty (and no --force)
 
 Every answer that is not 2xx is ``{"error": {"code", "message"}}``; anything not
 foreseen becomes 500 ``internal`` with the traceback in the log, never on the wire.
@@ -22,7 +25,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from protocol.errors import ErrorCode
 
-__all__ = ["ApiError", "DatabaseUnavailable", "ServerError", "error_response", "install_error_handlers"]
+__all__ = [
+    "AdminError",
+    "ApiError",
+    "BackupError",
+    "DatabaseUnavailable",
+    "RestoreRefused",
+    "ServerError",
+    "error_response",
+    "install_error_handlers",
+]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +45,18 @@ class ServerError(Exception):
 
 class DatabaseUnavailable(ServerError):
     """PostgreSQL is unreachable or could not be started."""
+
+
+class AdminError(ServerError):
+    """An operator's request is impossible as asked; the message says why, in one line."""
+
+
+class BackupError(ServerError):
+    """A backup or restore could not be done; the message says why, in one line."""
+
+
+class RestoreRefused(BackupError):
+    """Restoring would overwrite a database that is not empty."""
 
 
 class ApiError(ServerError):
