@@ -1,0 +1,47 @@
+"""The local SQLite cache of a branch: rows, outbox, conflicts, rejected mutations, sync state.
+
+The UI reads and writes here only (it never waits for the network); the sync engine
+drains the outbox and applies what the server sends. ``Cache`` is the whole public
+surface; the submodules hold the logic and each take an open connection.
+"""
+
+from desktop.cache.apply import ApplyOutcome
+from desktop.cache.cache import Cache, Counts, Writer
+from desktop.cache.conflicts import Conflict
+from desktop.cache.errors import (
+    BadFile,
+    CacheError,
+    EpochChanged,
+    NotFound,
+    StorageError,
+    StorageProblem,
+    UnknownCollection,
+    ValidationFailed,
+)
+from desktop.cache.outbox import OutboxEntry
+from desktop.cache.push_results import PushOutcome
+from desktop.cache.rejected import RejectedMutation
+from desktop.cache.rows import Record
+from desktop.cache.state import Key, SyncState
+
+__all__ = [
+    "ApplyOutcome",
+    "BadFile",
+    "Cache",
+    "CacheError",
+    "Conflict",
+    "Counts",
+    "EpochChanged",
+    "Key",
+    "NotFound",
+    "OutboxEntry",
+    "PushOutcome",
+    "Record",
+    "RejectedMutation",
+    "StorageError",
+    "StorageProblem",
+    "SyncState",
+    "UnknownCollection",
+    "ValidationFailed",
+    "Writer",
+]

@@ -1,0 +1,303 @@
+"""``Cache``: the one object the UI, the sync engine and the command line talk to.
+
+Each method is one transaction on the SQLite file; the modules beside this one hold
+the logic and take the connection. Safe to share between threads (each call takes
+its own pooled connection) and between processes (writes take SQLite's write lock
+and re-read the clock inside it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Connection
+
+from desktop.cache import apply, conflicts, outbox, push_results, queries, rejected, restamp, writes
+from desktop.cache import epoch as epoch_reset
+from desktop.cache.clock import WallClock, observe
+from desktop.cache.conflicts import Conflict
+from desktop.cache.db import DEFAULT_BUSY_TIMEOUT_MS, Database
+from desktop.cache.errors import storage_errors
+from desktop.cache.migrations import upgrade
+from desktop.cache.outbox import OutboxEntry
+from desktop.cache.push_results import PushOutcome
+from desktop.cache.rejected import RejectedMutation
+from desktop.cache.rows import Record
+from desktop.cache.state import Key, SyncState, Value, read_state, read_values, write_values
+from desktop.paths import database_path
+from protocol.hlc import system_wall_ms
+from protocol.messages import Change, MutationResult
+from protocol.version import MAX_MUTATIONS_PER_PUSH, MAX_PUSH_BYTES
+
+__all__ = ["Cache", "Counts", "Writer"]
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """The numbers a status line shows."""
+
+    pending: int
+    rejected: int
+    conflicts: int
+
+
+class Writer:
+    """Local writes inside one open transaction (see ``Cache.batch``).
+
+    A refused write (``ValidationFailed``, ``NotFound``) changes nothing, so the
+    caller may catch it and go on with the next one in the same batch.
+    """
+
+    def __init__(self, conn: Connection, wall_ms: WallClock) -> None:
+        self._conn = conn
+        self._wall_ms = wall_ms
+
+    def create(self, collection: str, fields: Mapping[str, Any]) -> str:
+        """Create a row; returns its new id. Raises ``ValidationFailed``, ``UnknownCollection``."""
+        return writes.create(self._conn, self._wall_ms, collection, fields)
+
+    def update(self, collection: str, row_id: str, fields: Mapping[str, Any]) -> None:
+        """Set some fields (``None`` clears one). Raises ``ValidationFailed``, ``NotFound``."""
+        writes.update(self._conn, self._wall_ms, collection, row_id, fields)
+
+    def delete(self, collection: str, row_id: str) -> None:
+        """Delete a row. Raises ``NotFound``."""
+        writes.delete(self._conn, self._wall_ms, collection, row_id)
+
+
+class Cache:
+    """The local SQLite cache and outbox of one installation.
+
+    Args:
+        data_dir: the installation's data folder (created if missing).
+        wall_ms: the local wall clock in ms (tests inject a wrong one).
+        busy_timeout_ms: how long a write waits for another writer.
+
+    Raises:
+        StorageError: the folder or file cannot be used, or a newer version wrote it.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        wall_ms: WallClock = system_wall_ms,
+        busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+    ) -> None:
+        with storage_errors():
+            data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.data_dir = data_dir
+        self._wall_ms = wall_ms
+        self._db = Database(database_path(data_dir), busy_timeout_ms=busy_timeout_ms)
+        try:
+            with self._db.write() as conn:
+                upgrade(conn)
+        except BaseException:
+            self._db.close()
+            raise
+
+    @property
+    def path(self) -> Path:
+        """The SQLite file."""
+        return self._db.path
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Cache:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # ---- local writes -----------------------------------------------------------
+
+    @contextmanager
+    def batch(self) -> Iterator[Writer]:
+        """Several local writes in one transaction (one disk flush): for imports."""
+        with self._db.write() as conn:
+            yield Writer(conn, self._wall_ms)
+
+    def create(self, collection: str, fields: Mapping[str, Any]) -> str:
+        """Create a row and queue it; returns its new id.
+
+        Raises:
+            ValidationFailed, UnknownCollection: nothing is saved.
+            StorageError: the disk failed; nothing is saved.
+        """
+        with self.batch() as writer:
+            return writer.create(collection, fields)
+
+    def update(self, collection: str, row_id: str, fields: Mapping[str, Any]) -> None:
+        """Set some fields of a row and queue the edit (``None`` clears a field).
+
+        Raises:
+            ValidationFailed, NotFound, UnknownCollection: nothing is saved.
+            StorageError: the disk failed; nothing is saved.
+        """
+        with self.batch() as writer:
+            writer.update(collection, row_id, fields)
+
+    def delete(self, collection: str, row_id: str) -> None:
+        """Delete a row and queue the delete.
+
+        Raises:
+            NotFound, UnknownCollection: nothing is saved.
+            StorageError: the disk failed; nothing is saved.
+        """
+        with self.batch() as writer:
+            writer.delete(collection, row_id)
+
+    # ---- reads ------------------------------------------------------------------
+
+    def get(self, collection: str, row_id: str, *, include_deleted: bool = False) -> Record | None:
+        """One row, or None when there is none (or it is deleted)."""
+        with self._db.read() as conn:
+            return queries.get(conn, collection, row_id, include_deleted=include_deleted)
+
+    def list_rows(
+        self,
+        collection: str,
+        search: str | None = None,
+        *,
+        limit: int | None = 100,
+        offset: int = 0,
+        include_deleted: bool = False,
+    ) -> list[Record]:
+        """Rows in display order; ``search`` keeps those with every typed word as a prefix."""
+        with self._db.read() as conn:
+            return queries.list_rows(
+                conn, collection, search, limit=limit, offset=offset, include_deleted=include_deleted
+            )
+
+    def count(self, collection: str, search: str | None = None) -> int:
+        """How many live rows (matching ``search``)."""
+        with self._db.read() as conn:
+            return queries.count_rows(conn, collection, search)
+
+    def counts(self) -> Counts:
+        """Pending mutations, rejected mutations and undismissed conflicts, in one snapshot."""
+        with self._db.read() as conn:
+            return Counts(outbox.pending_count(conn), rejected.count(conn), conflicts.count(conn))
+
+    # ---- sync state -------------------------------------------------------------
+
+    def state(self) -> SyncState:
+        with self._db.read() as conn:
+            return read_state(conn)
+
+    def set_state(self, values: Mapping[Key, Value]) -> None:
+        """Set ``sync_state`` keys (the engine: ``ONLINE``, ``LAST_SYNC``, ``CLOCK_OFFSET_MS`` …)."""
+        with self._db.write() as conn:
+            write_values(conn, values)
+
+    def set_enrollment(
+        self, *, device_id: str, branch_id: str, branch_name: str, server_url: str, epoch: str | None = None
+    ) -> None:
+        """Record a successful enrolment; the device id becomes the HLC node from now on."""
+        values: dict[Key, Value] = {
+            Key.DEVICE_ID: device_id,
+            Key.BRANCH_ID: branch_id,
+            Key.BRANCH_NAME: branch_name,
+            Key.SERVER_URL: server_url,
+        }
+        with self._db.write() as conn:
+            if epoch is not None and read_values(conn, [Key.EPOCH]).get(Key.EPOCH) is None:
+                values[Key.EPOCH] = epoch
+            write_values(conn, values)
+
+    def observe_hlc(self, hlc: str) -> None:
+        """Absorb a server stamp (``server_hlc`` of an answer or the hello frame)."""
+        with self._db.write() as conn:
+            observe(conn, self._wall_ms, [hlc])
+
+    def change_token(self) -> int:
+        """Changes whenever another connection (another process, or this one's writes) commits."""
+        return self._db.change_token()
+
+    # ---- outbox (for the engine) --------------------------------------------------
+
+    def pending_batch(
+        self, limit: int = MAX_MUTATIONS_PER_PUSH, max_bytes: int = MAX_PUSH_BYTES
+    ) -> list[OutboxEntry]:
+        """The oldest queued mutations that fit one push (empty during an epoch reset)."""
+        with self._db.read() as conn:
+            return outbox.pending_batch(conn, limit, max_bytes)
+
+    def pending_count(self) -> int:
+        with self._db.read() as conn:
+            return outbox.pending_count(conn)
+
+    def apply_push_results(
+        self,
+        entries: Sequence[OutboxEntry],
+        results: Sequence[MutationResult],
+        server_hlc: str | None = None,
+    ) -> PushOutcome:
+        """Apply a push answer: drop answered mutations, keep refused ones, note lost values."""
+        with self._db.write() as conn:
+            return push_results.apply_push_results(conn, self._wall_ms, entries, results, server_hlc)
+
+    def restamp_pending(self, clock_offset_ms: int, server_hlc: str | None = None) -> int:
+        """After ``clock_skew``: save the measured offset and re-stamp future-dated mutations."""
+        with self._db.write() as conn:
+            return restamp.restamp_pending(conn, self._wall_ms, clock_offset_ms, server_hlc)
+
+    # ---- remote changes (for the engine) ------------------------------------------
+
+    def apply_changes(
+        self, changes: Sequence[Change], new_cursor: int, epoch: str | None = None
+    ) -> apply.ApplyOutcome:
+        """Merge pulled changes and move the cursor, in one transaction.
+
+        Raises:
+            EpochChanged: the changes belong to another server history; nothing applied.
+        """
+        with self._db.write() as conn:
+            return apply.apply_changes(conn, self._wall_ms, changes, new_cursor, epoch)
+
+    def start_epoch_reset(self, new_epoch: str) -> None:
+        """The server's history changed: adopt ``new_epoch``, cursor to 0, hold the outbox."""
+        with self._db.write() as conn:
+            epoch_reset.start_epoch_reset(conn, new_epoch)
+
+    def finish_epoch_reset(self) -> int:
+        """Caught up after a reset: queue newer local values ahead of the outbox; returns how many."""
+        with self._db.write() as conn:
+            return epoch_reset.finish_epoch_reset(conn)
+
+    # ---- conflicts and rejected mutations (for staff) -----------------------------
+
+    def conflicts(self, *, include_dismissed: bool = False) -> list[Conflict]:
+        with self._db.read() as conn:
+            return conflicts.list_conflicts(conn, include_dismissed=include_dismissed)
+
+    def dismiss_conflict(self, conflict_id: int) -> None:
+        with self._db.write() as conn:
+            conflicts.dismiss(conn, conflict_id)
+
+    def keep_mine(self, conflict_id: int) -> None:
+        """Write my lost value again as a new edit (it wins by being later) and dismiss."""
+        with self._db.write() as conn:
+            conflicts.keep_mine(conn, self._wall_ms, conflict_id)
+
+    def rejected(self) -> list[RejectedMutation]:
+        with self._db.read() as conn:
+            return rejected.list_rejected(conn)
+
+    def retry_rejected(self, rejected_id: int, fields: Mapping[str, Any] | None = None) -> None:
+        """Queue a refused write again with a new stamp (and corrected ``fields``, if given)."""
+        with self._db.write() as conn:
+            rejected.retry(conn, self._wall_ms, rejected_id, fields)
+
+    def discard_rejected(self, rejected_id: int) -> None:
+        """Give up a refused write and take it back out of its row."""
+        with self._db.write() as conn:
+            rejected.discard(conn, rejected_id)

@@ -1,0 +1,118 @@
+"""The SQLite file: connections, pragmas and transactions.
+
+Transactions are issued by hand (the driver runs in autocommit mode) so every write
+starts with ``BEGIN IMMEDIATE``: it takes SQLite's write lock before the first read,
+so what a write reads (the row, the clock) cannot change under it, even when another
+process (an ``import`` while the engine runs) shares the file. Durability comes from
+WAL with ``synchronous=FULL``: a commit that returned is on disk.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from desktop.cache.errors import storage_errors
+
+__all__ = ["DEFAULT_BUSY_TIMEOUT_MS", "Database"]
+
+DEFAULT_BUSY_TIMEOUT_MS = 5_000
+"""How long a write waits for another connection's write lock before giving up."""
+
+
+class Database:
+    """One SQLite file shared by every thread of this process.
+
+    Args:
+        path: the database file (created when missing; its folder must exist).
+        busy_timeout_ms: how long to wait on another writer before ``StorageError``.
+    """
+
+    def __init__(self, path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> None:
+        self.path = path
+        self._busy_timeout_ms = busy_timeout_ms
+        self._engine = self._create_engine()
+        self._token_engine = self._create_engine()
+        self._token_lock = threading.Lock()
+        self._token_conn: Connection | None = None
+
+    def _create_engine(self) -> Engine:
+        engine = create_engine(f"sqlite:///{self.path}", isolation_level="AUTOCOMMIT")
+        event.listen(engine, "connect", self._on_connect)
+        return engine
+
+    def _on_connect(self, dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = FULL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``): committed on exit, rolled back on error.
+
+        Raises:
+            StorageError: the disk, the file or the lock failed us.
+        """
+        with storage_errors(self.path), self._engine.connect() as conn:
+            yield from _transaction(conn, "BEGIN IMMEDIATE")
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction: every query inside sees one consistent snapshot."""
+        with storage_errors(self.path), self._engine.connect() as conn:
+            yield from _transaction(conn, "BEGIN")
+
+    def change_token(self) -> int:
+        """A number that changes whenever another connection commits to the file.
+
+        Cheap enough to poll several times a second: it is ``PRAGMA data_version`` on a
+        connection kept for this purpose only (it never writes, so its own commits
+        cannot move the number).
+        """
+        with self._token_lock, storage_errors(self.path):
+            if self._token_conn is None:
+                self._token_conn = self._token_engine.connect()
+            value = self._token_conn.exec_driver_sql("PRAGMA data_version").scalar_one()
+            return int(value)
+
+    def close(self) -> None:
+        """Close every connection (idempotent)."""
+        with self._token_lock:
+            if self._token_conn is not None:
+                self._token_conn.close()
+                self._token_conn = None
+        self._token_engine.dispose()
+        self._engine.dispose()
+
+
+def _transaction(conn: Connection, begin: str) -> Iterator[Connection]:
+    conn.exec_driver_sql(begin)
+    try:
+        yield conn
+        conn.exec_driver_sql("COMMIT")
+    except BaseException:
+        _rollback_quietly(conn)
+        raise
+
+
+def _rollback_quietly(conn: Connection) -> None:
+    """Roll back if a transaction is still open; SQLite may have ended it already (disk full)."""
+    dbapi = conn.connection.dbapi_connection
+    if dbapi is not None and dbapi.in_transaction:
+        try:
+            conn.exec_driver_sql("ROLLBACK")
+        except (sa_exc.DBAPIError, sqlite3.Error):
+            conn.invalidate()

@@ -1,0 +1,164 @@
+"""The outbox: local writes waiting for the server's answer, in the order they were made.
+
+Each entry is one mutation with a UUID made here, so replaying it after a crash is
+harmless (the server answers ``duplicate``). The outbox is the only local data the
+server cannot give back, which is why it is written in the same transaction as the
+row it changes.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sqlalchemy import Connection, RowMapping, delete, func, insert, select
+
+from desktop.cache.rows import dataclass_from
+from desktop.cache.schema import outbox
+from desktop.cache.state import Key, read_values
+from protocol.version import MAX_MUTATIONS_PER_PUSH, MAX_PUSH_BYTES
+
+__all__ = [
+    "Before",
+    "LocalMutation",
+    "Op",
+    "OutboxEntry",
+    "append",
+    "entry_from_mapping",
+    "pending_batch",
+    "pending_count",
+    "pending_hlcs",
+    "remove",
+]
+
+Op = Literal["upsert", "delete"]
+
+Before = Mapping[str, tuple[Any, str | None]]
+"""Key -> (value, clock) it had before a write; clock None when it was never written."""
+
+_ENVELOPE_BYTES = len('{"mutations":[]}')
+_INSERT = insert(outbox)
+
+
+@dataclass(frozen=True, slots=True)
+class LocalMutation:
+    """A mutation made on this device: queued in the outbox, or refused by the server."""
+
+    mutation_id: str
+    collection: str
+    row_id: str
+    op: Op
+    fields: Mapping[str, Any]
+    hlc: str
+    created_at: datetime
+
+    def to_wire(self) -> dict[str, Any]:
+        """The mutation as the push body carries it (``protocol.messages.Mutation``)."""
+        return {
+            "id": self.mutation_id,
+            "collection": self.collection,
+            "row_id": self.row_id,
+            "op": self.op,
+            "fields": dict(self.fields),
+            "hlc": self.hlc,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry(LocalMutation):
+    """One pending mutation, as it will be pushed; ``seq`` is its place in the queue."""
+
+    seq: int
+
+
+def entry_from_mapping(mapping: RowMapping) -> OutboxEntry:
+    return dataclass_from(OutboxEntry, mapping)
+
+
+def append(
+    conn: Connection,
+    collection: str,
+    row_id: str,
+    op: Op,
+    fields: Mapping[str, Any],
+    hlc: str,
+    before: Before,
+    *,
+    seq: int | None = None,
+) -> OutboxEntry:
+    """Queue one mutation (at the end, or at ``seq`` when given) and return it."""
+    values: dict[str, Any] = {
+        "mutation_id": str(uuid.uuid4()),
+        "collection": collection,
+        "row_id": row_id,
+        "op": op,
+        "fields": dict(fields),
+        "hlc": hlc,
+        "before": {key: list(pair) for key, pair in before.items()},
+        "created_at": datetime.now(UTC),
+    }
+    if seq is not None:
+        values["seq"] = seq
+    result = conn.execute(_INSERT, values)
+    new_seq = seq if seq is not None else int(result.lastrowid)
+    return OutboxEntry(
+        mutation_id=values["mutation_id"],
+        collection=collection,
+        row_id=row_id,
+        op=op,
+        fields=values["fields"],
+        hlc=hlc,
+        created_at=values["created_at"],
+        seq=new_seq,
+    )
+
+
+def pending_batch(
+    conn: Connection, limit: int = MAX_MUTATIONS_PER_PUSH, max_bytes: int = MAX_PUSH_BYTES
+) -> list[OutboxEntry]:
+    """The oldest pending mutations that fit in one push request.
+
+    At most ``limit`` entries whose JSON (measured ASCII-escaped, the largest a client
+    may send) stays under ``max_bytes``; always at least one when any is pending, so a
+    single huge mutation is sent and answered rather than stuck. Empty while an epoch
+    reset is pulling, because the push-back of that reset has to go first.
+    """
+    if read_values(conn, [Key.EPOCH_RESET]).get(Key.EPOCH_RESET) == "1":
+        return []
+    query = select(outbox).order_by(outbox.c.seq).limit(max(1, min(limit, MAX_MUTATIONS_PER_PUSH)))
+    batch: list[OutboxEntry] = []
+    size = _ENVELOPE_BYTES
+    for mapping in conn.execute(query).mappings():
+        entry = entry_from_mapping(mapping)
+        size += len(json.dumps(entry.to_wire(), separators=(",", ":"))) + 1
+        if batch and size > max_bytes:
+            break
+        batch.append(entry)
+    return batch
+
+
+def pending_count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(outbox)).scalar_one())
+
+
+def pending_hlcs(conn: Connection, collection: str, row_ids: Iterable[str]) -> dict[str, set[str]]:
+    """Row id -> stamps of its mutations still pending (rows without any left out)."""
+    wanted = list(dict.fromkeys(row_ids))
+    found: dict[str, set[str]] = {}
+    for start in range(0, len(wanted), 500):
+        query = select(outbox.c.row_id, outbox.c.hlc).where(
+            outbox.c.collection == collection, outbox.c.row_id.in_(wanted[start : start + 500])
+        )
+        for row_id, hlc in conn.execute(query):
+            found.setdefault(row_id, set()).add(hlc)
+    return found
+
+
+def remove(conn: Connection, seqs: Iterable[int]) -> None:
+    wanted = list(seqs)
+    if wanted:
+        conn.execute(delete(outbox).where(outbox.c.seq.in_(wanted)))

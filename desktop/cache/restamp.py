@@ -1,0 +1,61 @@
+"""Re-stamping queued mutations after the server answered ``clock_skew``.
+
+A device whose clock ran ahead has stamped writes in the future, and the server
+refuses them. Once the engine has measured the real offset, every queued mutation
+stamped after the corrected "now" gets a new stamp from the corrected clock, and the
+row clocks that still carry the old stamp follow, so the row and the mutation agree.
+Mutations stamped in the past keep their stamps (their order is still true). This is
+the one place the clock goes back, and only when something is stamped in the future:
+it restarts from the greatest of the stamps received from elsewhere, the stamps the
+server accepted from us (``hlc_observed``) and the stamps kept, so no new edit sorts
+before one the world has already seen.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, select, update
+
+from desktop.cache import rows
+from desktop.cache.clock import WallClock, reset_clock, stamp
+from desktop.cache.outbox import entry_from_mapping
+from desktop.cache.schema import outbox
+from desktop.cache.state import Key, read_values, write_values
+from protocol.hlc import parse
+from protocol.merge import Row
+
+__all__ = ["restamp_pending"]
+
+
+def restamp_pending(
+    conn: Connection, wall_ms: WallClock, clock_offset_ms: int, server_hlc: str | None
+) -> int:
+    """Save the new offset and re-stamp the queued mutations stamped in the future.
+
+    Args:
+        clock_offset_ms: server clock minus local clock, as just measured.
+        server_hlc: the server's clock from its last answer, a floor for the new stamps.
+
+    Returns:
+        How many mutations got a new stamp.
+    """
+    write_values(conn, {Key.CLOCK_OFFSET_MS: clock_offset_ms})
+    now = wall_ms() + clock_offset_ms
+    entries = [entry_from_mapping(m) for m in conn.execute(select(outbox).order_by(outbox.c.seq)).mappings()]
+    future = [e for e in entries if parse(e.hlc).wall_ms > now]
+    if not future:
+        return 0
+    floors = [e.hlc for e in entries if parse(e.hlc).wall_ms <= now]
+    observed = read_values(conn, [Key.HLC_OBSERVED]).get(Key.HLC_OBSERVED)
+    floors.extend(s for s in (observed, server_hlc) if s)
+    reset_clock(conn, max(floors, default=None))
+    new_stamps = stamp(conn, wall_ms, len(future))
+    for entry, new in zip(future, new_stamps, strict=True):
+        conn.execute(update(outbox).where(outbox.c.seq == entry.seq).values(hlc=new))
+        collection = rows.collection_named(entry.collection)
+        current = rows.load(conn, collection, entry.row_id)
+        if current is None:
+            continue
+        clocks = {key: (new if clock == entry.hlc else clock) for key, clock in current.clocks.items()}
+        if clocks != current.clocks:
+            rows.save_many(conn, collection, [], [(current.id, Row(current.fields, clocks, current.deleted))])
+    return len(future)
