@@ -12,6 +12,8 @@ from tests.support import postgres
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+pytest_plugins = ["tests.support.sync_fixtures"]
+
 
 @pytest.fixture(scope="session")
 def pg_admin_url() -> Iterator[str]:

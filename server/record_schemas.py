@@ -1,0 +1,116 @@
+"""In/Out schemas of the REST resources, made from the protocol's collections.
+
+A field is declared once, in ``protocol.collections``; these models only describe it
+for ``/docs``. The *In* models accept any JSON value for each field on purpose: the
+values are then checked by ``protocol.validate`` on the write path, the same rules a
+push obeys, so an integration gets the same ``{code, message, field}`` as a branch
+(a pydantic type error would say less and carry no ``field``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, JsonValue, WithJsonSchema, create_model
+
+from protocol.collections import MAX_TAG_LENGTH, MAX_TAGS, Collection, Field, FieldKind
+
+__all__ = ["RecordSchemas", "record_schemas"]
+
+_ANY_ID: Any = Annotated[Any, WithJsonSchema({"type": "string", "format": "uuid"})]
+"""A create's optional ``id``: checked by ``protocol.validate`` like every field."""
+
+_FORMATS = {FieldKind.EMAIL: "email", FieldKind.UUID: "uuid", FieldKind.DATETIME: "date-time"}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSchemas:
+    """The models of one collection's resource."""
+
+    create: type[BaseModel]
+    patch: type[BaseModel]
+    out: type[BaseModel]
+    page: type[BaseModel]
+
+
+def _json_schema(spec: Field) -> dict[str, Any]:
+    """What a value of ``spec`` looks like on the wire, for the OpenAPI document."""
+    schema: dict[str, Any]
+    if spec.kind is FieldKind.INTEGER:
+        schema = {"type": "integer", "minimum": spec.minimum, "maximum": spec.maximum}
+    elif spec.kind is FieldKind.TAGS:
+        item = {"type": "string", "maxLength": MAX_TAG_LENGTH}
+        schema = {"type": "array", "items": item, "maxItems": MAX_TAGS}
+    else:
+        schema = {"type": "string", "format": _FORMATS.get(spec.kind), "maxLength": spec.max_length}
+        if spec.choices:
+            schema["enum"] = list(spec.choices)
+    return {key: value for key, value in schema.items() if value is not None}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _field_type(spec: Field, *, nullable: bool) -> Any:
+    schema = _json_schema(spec)
+    return Annotated[Any, WithJsonSchema(_nullable(schema) if nullable else schema)]
+
+
+def _title(collection: Collection) -> str:
+    return collection.name.removesuffix("s").capitalize()
+
+
+def _fields(collection: Collection, *, all_nullable: bool) -> dict[str, Any]:
+    """``create_model`` definitions of the collection's fields, each defaulting to None."""
+    return {
+        spec.name: (_field_type(spec, nullable=all_nullable or not spec.required), None)
+        for spec in collection.fields
+    }
+
+
+def record_schemas(collection: Collection) -> RecordSchemas:
+    """Build the Create/Patch/Out/Page models of ``collection`` (e.g. ``ClientCreate``)."""
+    title = _title(collection)
+    required: list[JsonValue] = [spec.name for spec in collection.fields if spec.required]
+    given: dict[str, Any] = _fields(collection, all_nullable=False)
+    create = create_model(
+        f"{title}Create",
+        __config__=ConfigDict(
+            extra="allow", json_schema_extra={"required": required, "additionalProperties": False}
+        ),
+        __doc__=f"A new {title.lower()}; the server makes the id unless one is given.",
+        id=(_ANY_ID, None),
+        **given,
+    )
+    patch = create_model(
+        f"{title}Patch",
+        __config__=ConfigDict(extra="allow", json_schema_extra={"additionalProperties": False}),
+        __doc__="The fields to change; null clears an optional field, absent ones stay.",
+        **given,
+    )
+    stored: dict[str, Any] = _fields(collection, all_nullable=True)
+    out = create_model(
+        f"{title}Out",
+        __doc__=f"A {title.lower()} as stored now, with who changed it last and its change number.",
+        id=(uuid.UUID, ...),
+        **stored,
+        deleted=(bool, ...),
+        seq=(int, ...),
+        updated_at=(datetime, ...),
+        updated_by_device=(uuid.UUID | None, None),
+        updated_by_branch=(uuid.UUID | None, None),
+    )
+    items: Any = list[out]  # type: ignore[valid-type]
+    page = create_model(
+        f"{title}Page",
+        __doc__=f"One page of {collection.name}, ordered by change number.",
+        items=(items, ...),
+        total=(int, ...),
+        limit=(int, ...),
+        offset=(int, ...),
+    )
+    return RecordSchemas(create=create, patch=patch, out=out, page=page)

@@ -1,0 +1,341 @@
+"""The write path: a batch of mutations applied in ONE transaction, in commit order.
+
+Push and the REST resources both come here. The order inside the transaction is
+what makes the guarantees hold:
+
+1. Lock the touched rows that exist (``SELECT … ORDER BY id FOR UPDATE``, clients
+   then appointments, so two batches never wait on each other in a cycle), then read
+   which mutation ids were already answered: a concurrent replay of the same
+   mutation waits on the row and then finds the first answer.
+2. Decide everything in Python (``server.write_plan``): nothing is written for a
+   rejected mutation, so it cannot fail its neighbours.
+3. Only then take the write lock (``pg_advisory_xact_lock(WRITE_LOCK_KEY)``), take
+   change numbers from ``change_seq``, store the rows, the answers and the refusals,
+   and ``NOTIFY`` the new head. The lock is held until commit, so change numbers
+   are handed out in commit order: a pull can never see change N+1 before N.
+
+Rows that did not exist in step 1 are not locked; if another transaction creates
+one of them (or answers one of the mutation ids) in the meantime, the insert finds
+it, the transaction is rolled back and the whole batch is planned again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import asyncpg
+from sqlalchemy import any_, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from protocol.collections import COLLECTIONS
+from protocol.hlc import HybridLogicalClock, system_wall_ms
+from protocol.merge import Row
+from protocol.messages import ErrorDetail, LostWire, Mutation, MutationResult
+from server.auth_types import Author
+from server.columns import row_state, row_values
+from server.db import CHANGES_CHANNEL, WRITE_LOCK_KEY
+from server.errors import ServerError
+from server.state import ServerState
+from server.tables import CHANGE_SEQ, RECORD_TABLES, applied_mutations, rejections
+from server.write_plan import Applied, Duplicate, Outcome, Plan, Rejected, RowKey, plan_batch
+
+__all__ = ["WriteConflict", "apply_mutations", "write_batch"]
+
+log = logging.getLogger(__name__)
+
+_ATTEMPTS = 5
+_RETRY_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
+
+
+class WriteConflict(ServerError):
+    """A row or mutation id appeared while the batch was being planned: plan it again."""
+
+
+async def apply_mutations(
+    state: ServerState,
+    author: Author,
+    mutations: Sequence[Mutation],
+    *,
+    stamp_with_server_clock: bool = False,
+) -> list[MutationResult]:
+    """Apply ``mutations`` in one transaction and answer each of them, in order.
+
+    Args:
+        state: the running server (its engine, clock and settings).
+        author: recorded on every row this batch changes.
+        mutations: at most ``MAX_MUTATIONS_PER_PUSH`` (the route enforces it).
+        stamp_with_server_clock: stamp every mutation with the server's clock instead
+            of its own ``hlc`` (the REST resources; integrations have no clock).
+
+    Returns:
+        One ``MutationResult`` per mutation: ``applied`` (``seq``, ``lost``),
+        ``duplicate`` (the earlier answer, nothing changed) or ``rejected`` (``error``).
+    """
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            async with state.engine.begin() as conn:
+                results = await write_batch(
+                    conn,
+                    state.clock,
+                    author,
+                    mutations,
+                    max_clock_skew_s=state.settings.max_clock_skew_s,
+                    stamp_with_server_clock=stamp_with_server_clock,
+                )
+            state.metrics.observe_results(results)  # counted once committed
+            return results
+        except WriteConflict:
+            if attempt == _ATTEMPTS:
+                raise
+        except DBAPIError as exc:
+            if attempt == _ATTEMPTS or getattr(exc.orig, "sqlstate", None) not in _RETRY_SQLSTATES:
+                raise
+        log.info("write batch raced another writer; planning it again (attempt %d)", attempt + 1)
+    raise AssertionError("unreachable")
+
+
+async def write_batch(
+    conn: AsyncConnection,
+    clock: HybridLogicalClock,
+    author: Author,
+    mutations: Sequence[Mutation],
+    *,
+    max_clock_skew_s: float,
+    stamp_with_server_clock: bool = False,
+) -> list[MutationResult]:
+    """``apply_mutations`` inside the caller's transaction (the caller commits).
+
+    Raises:
+        WriteConflict: a concurrent writer created a row or answered a mutation id
+            this batch planned for; roll back and call again.
+    """
+    if not mutations:
+        return []
+    current, seqs = await _lock_rows(conn, mutations)
+    answered = await _answered(conn, {m.id for m in mutations})
+    plan = plan_batch(
+        mutations,
+        current,
+        answered,
+        clock,
+        now_ms=system_wall_ms(),
+        max_skew_ms=int(max_clock_skew_s * 1000),
+        stamp_with_server_clock=stamp_with_server_clock,
+    )
+    if plan.rows:
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
+        new_seqs = dict(zip(plan.rows, await _next_seqs(conn, len(plan.rows)), strict=True))
+        await _store_rows(conn, plan.rows, new_seqs, existing=current.keys(), author=author)
+        seqs.update(new_seqs)
+    results = [_answer(m.id, outcome, seqs) for m, outcome in zip(mutations, plan.outcomes, strict=True)]
+    await _remember(conn, mutations, plan, results, author)
+    await _record_rejections(conn, mutations, plan, author)
+    if plan.rows:
+        head = max(new_seqs.values())
+        await conn.execute(select(func.pg_notify(CHANGES_CHANNEL, str(head))))
+    return results
+
+
+async def _next_seqs(conn: AsyncConnection, count: int) -> list[int]:
+    """``count`` new change numbers, ascending (call only under the write lock)."""
+    query = select(CHANGE_SEQ.next_value()).select_from(func.generate_series(1, count))
+    return sorted((await conn.execute(query)).scalars().all())
+
+
+async def _lock_rows(
+    conn: AsyncConnection, mutations: Sequence[Mutation]
+) -> tuple[dict[RowKey, Row], dict[RowKey, int]]:
+    """Lock and read the existing rows the batch touches: their state and change numbers."""
+    wanted: dict[str, set[uuid.UUID]] = {}
+    for mutation in mutations:
+        if mutation.collection in RECORD_TABLES:
+            wanted.setdefault(mutation.collection, set()).add(mutation.row_id)
+    current: dict[RowKey, Row] = {}
+    seqs: dict[RowKey, int] = {}
+    for name, table in RECORD_TABLES.items():  # fixed order: no lock cycles between batches
+        ids = wanted.get(name)
+        if not ids:
+            continue
+        query = (
+            select(table)
+            .where(table.c.id == any_(bindparam("ids", sorted(ids), type_=ARRAY(UUID(as_uuid=True)))))
+            .order_by(table.c.id)
+            .with_for_update()
+        )
+        for row in (await conn.execute(query)).mappings():
+            key = (name, row["id"])
+            current[key] = row_state(COLLECTIONS[name], row)
+            seqs[key] = row["seq"]
+    return current, seqs
+
+
+async def _answered(conn: AsyncConnection, ids: set[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    """Stored answers of the mutation ids that were applied before."""
+    query = select(applied_mutations.c.id, applied_mutations.c.result).where(
+        applied_mutations.c.id == any_(bindparam("ids", list(ids), type_=ARRAY(UUID(as_uuid=True))))
+    )
+    return {row.id: row.result for row in await conn.execute(query)}
+
+
+def _column_names(name: str) -> tuple[str, ...]:
+    return (
+        "id",
+        *COLLECTIONS[name].field_names,
+        "clocks",
+        "deleted",
+        "seq",
+        "updated_by_device",
+        "updated_by_branch",
+    )
+
+
+def _insert_sql(name: str) -> str:
+    columns = _column_names(name)
+    places = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    return f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({places})"
+
+
+def _update_sql(name: str) -> str:
+    columns = _column_names(name)
+    assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(columns[1:], start=2))
+    return f"UPDATE {name} SET {assignments}, updated_at = now() WHERE id = $1"
+
+
+_COLUMNS = {name: _column_names(name) for name in RECORD_TABLES}
+_INSERT_ROWS = {name: _insert_sql(name) for name in RECORD_TABLES}
+_UPDATE_ROWS = {name: _update_sql(name) for name in RECORD_TABLES}
+_INSERT_ANSWERS = "INSERT INTO applied_mutations (id, device_id, result) VALUES ($1, $2, $3)"
+
+
+async def _driver(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under ``conn``, in the same transaction.
+
+    The bulk statements go straight to asyncpg's pipelined ``executemany``: per row,
+    SQLAlchemy's parameter handling would cost more than PostgreSQL's insert.
+    """
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None and driver.is_in_transaction()
+    return driver
+
+
+async def _store_rows(
+    conn: AsyncConnection,
+    rows: dict[RowKey, Row],
+    seqs: dict[RowKey, int],
+    *,
+    existing: Iterable[RowKey],
+    author: Author,
+) -> None:
+    """Write the changed rows: bulk insert the new ones, bulk update the others.
+
+    Raises:
+        WriteConflict: a row planned as new was created by another writer meanwhile.
+    """
+    known = set(existing)
+    by_table: dict[str, tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]] = {}
+    for key, row in rows.items():
+        name, row_id = key
+        values = row_values(COLLECTIONS[name], row_id, row)
+        values.update(
+            clocks=json.dumps(values["clocks"]),
+            seq=seqs[key],
+            updated_by_device=author.device_id,
+            updated_by_branch=author.branch_id,
+        )
+        new, old = by_table.setdefault(name, ([], []))
+        (old if key in known else new).append(tuple(values[column] for column in _COLUMNS[name]))
+    driver = await _driver(conn)
+    for name, (new, old) in by_table.items():
+        if new:
+            try:
+                await driver.executemany(_INSERT_ROWS[name], new)
+            except asyncpg.UniqueViolationError as exc:
+                raise WriteConflict(f"a new {name} row was created by another writer meanwhile") from exc
+        if old:
+            await driver.executemany(_UPDATE_ROWS[name], old)
+
+
+def _answer(mutation_id: uuid.UUID, outcome: Outcome, seqs: dict[RowKey, int]) -> MutationResult:
+    """The wire answer of one mutation, once the batch's change numbers are known."""
+    match outcome:
+        case Applied(key=key, lost=lost):
+            # built from values this module made, so pydantic's checks are skipped (hot path)
+            return MutationResult.model_construct(
+                id=mutation_id,
+                status="applied",
+                seq=seqs[key],
+                lost=[LostWire.model_construct(**item.to_wire()) for item in lost],
+                error=None,
+            )
+        case Duplicate(previous=previous):
+            if isinstance(previous, Applied):  # the same id earlier in this batch
+                return _answer(mutation_id, previous, seqs).model_copy(update={"status": "duplicate"})
+            return MutationResult(
+                id=mutation_id, status="duplicate", seq=previous["seq"], lost=previous["lost"]
+            )
+        case Rejected(code=code, message=message, field=field):
+            return MutationResult(
+                id=mutation_id, status="rejected", error=ErrorDetail(code=code, message=message, field=field)
+            )
+
+
+async def _remember(
+    conn: AsyncConnection,
+    mutations: Sequence[Mutation],
+    plan: Plan,
+    results: list[MutationResult],
+    author: Author,
+) -> None:
+    """Store the answer of every newly applied mutation, for idempotent replay.
+
+    Raises:
+        WriteConflict: another request answered one of these mutation ids meanwhile.
+    """
+    rows = [
+        (
+            mutation.id,
+            author.device_id,
+            json.dumps({"seq": result.seq, "lost": [lost.to_wire() for lost in outcome.lost]}),
+        )
+        for mutation, outcome, result in zip(mutations, plan.outcomes, results, strict=True)
+        if isinstance(outcome, Applied)
+    ]
+    if not rows:
+        return
+    try:
+        await (await _driver(conn)).executemany(_INSERT_ANSWERS, rows)
+    except asyncpg.UniqueViolationError as exc:
+        raise WriteConflict("a mutation of this batch was answered by another request meanwhile") from exc
+
+
+async def _record_rejections(
+    conn: AsyncConnection, mutations: Sequence[Mutation], plan: Plan, author: Author
+) -> None:
+    """Keep every refusal for monitoring (the branch keeps its own copy to fix)."""
+    rows = [
+        {
+            "mutation_id": mutation.id,
+            "device_id": author.device_id,
+            "collection": _printable(mutation.collection, 100),
+            "row_id": str(mutation.row_id),
+            "code": str(outcome.code),
+            "field": None if outcome.field is None else _printable(outcome.field, 100),
+            "message": _printable(outcome.message, 1000),
+        }
+        for mutation, outcome in zip(mutations, plan.outcomes, strict=True)
+        if isinstance(outcome, Rejected)
+    ]
+    if rows:
+        await conn.execute(insert(rejections), rows)
+
+
+def _printable(value: str, limit: int) -> str:
+    """``value`` cut to ``limit`` and made storable (client-supplied text in a log table)."""
+    return value[:limit].replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
