@@ -7,6 +7,7 @@ down again on shutdown.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,11 +15,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from server import embedded_pg, migrate
+from server import admin_web, embedded_pg, migrate
 from server.db import create_engine
 from server.errors import install_error_handlers
 from server.fanout import Fanout
-from server.routes import enroll, ops, records, sync, ws
+from server.limits import RequestLimits
+from server.logging_setup import RequestIdMiddleware
+from server.metrics import RequestMetrics
+from server.ops_tasks import OpsTasks
+from server.routes import enroll, monitoring, ops, records, sync, ws
 from server.settings import Settings
 from server.state import ServerState
 from server.tables import server_meta
@@ -34,7 +39,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        url = settings.database_url or embedded_pg.start(settings.data_dir)
+        url = settings.database_url
+        if url is None:  # the embedded cluster starts blocking (initdb, pg_ctl): off the loop
+            url = await asyncio.to_thread(embedded_pg.start, settings.data_dir)
         engine = create_engine(url, pool_size=settings.db_pool_size)
         try:
             await migrate.upgrade(engine)
@@ -45,10 +52,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             state = ServerState(settings=settings, engine=engine, database_url=url, epoch=epoch)
             state.fanout = Fanout(state)
             await state.fanout.start()
+            state.ops = OpsTasks(state)
+            await state.ops.start()
             app.state.branchsync = state
             try:
                 yield
             finally:
+                await state.ops.stop()
                 await state.fanout.stop()
         finally:
             await engine.dispose()
@@ -60,6 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (enroll, sync, ws, records, ops):
+    app.add_middleware(RequestLimits)
+    app.add_middleware(RequestMetrics)
+    app.add_middleware(RequestIdMiddleware)
+    for module in (enroll, sync, ws, records, ops, monitoring, admin_web):
         app.include_router(module.router)
     return app

@@ -6,6 +6,8 @@ Exception tree::
      ├── ApiError                a request is refused: HTTP status + stable ``code``
      ├── AdminError              an admin command cannot be done (unknown branch, ...)
      ├── DatabaseUnavailable     PostgreSQL cannot be reached or started (operator acts)
+     ├── WriteConflict           (server.writes) a concurrent writer got there first; the
+     │                           batch is planned again, escapes only after 5 tries
      └── BackupError             a backup or restore failed or was refused (operator acts)
           └── RestoreRefused     the target database is not empty (and no --force)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import platformdirs
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "default_data_dir"]
@@ -44,6 +44,32 @@ class Settings(BaseSettings):
     ws_ping_interval_s: float = Field(default=20.0, gt=0)
     ws_ping_timeout_s: float = Field(default=20.0, gt=0)
     db_pool_size: int = Field(default=10, ge=1)
+
+    # operations (server.backup_scheduler, server.presence, server.admin_web, /metrics)
+    backup_enabled: bool | None = None
+    """Automatic backups while serving; None: on for the embedded database only."""
+    backup_interval_s: float = Field(default=6 * 3600, gt=0)
+    backup_retry_s: float = Field(default=15 * 60, gt=0)
+    """A failed automatic backup is tried again this much later (at most the interval)."""
+    backup_keep: int = Field(default=28, ge=1)
+    backup_dir: Path | None = None
+    """Where backups go; None: ``data_dir/backups``."""
+    pg_bin_dir: Path | None = None
+    """Folder of pg_dump/pg_restore/psql; None: the embedded PostgreSQL's, then PATH."""
+    admin_session_hours: float = Field(default=12, gt=0)
+    presence_interval_s: float = Field(default=15, gt=0)
+    """How often each process tells the others which devices hold its sockets."""
+    metrics_token: SecretStr | None = None
+    """When set, ``/metrics`` wants ``Authorization: Bearer <metrics_token>``."""
+
+    @property
+    def backups_on(self) -> bool:
+        """Whether ``serve`` makes automatic backups."""
+        return self.database_url is None if self.backup_enabled is None else self.backup_enabled
+
+    @property
+    def backups_dir(self) -> Path:
+        return self.backup_dir or self.data_dir / "backups"
 
     @field_validator("database_url")
     @classmethod

@@ -9,10 +9,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from protocol.hlc import HybridLogicalClock
+from server.metrics import Metrics
+from server.ratelimit import RateLimiter
 from server.settings import Settings
 
 if TYPE_CHECKING:
     from server.fanout import Fanout
+    from server.ops_tasks import OpsTasks
 
 __all__ = ["ServerState", "new_server_clock"]
 
@@ -32,3 +35,12 @@ class ServerState:
     epoch: str
     clock: HybridLogicalClock = field(default_factory=new_server_clock)
     fanout: Fanout | None = None
+    limiter: RateLimiter = field(init=False)
+    """Per-device request rate (``settings.rate_per_s``, bursts of ``rate_burst``)."""
+    metrics: Metrics = field(default_factory=Metrics)
+    """This app's Prometheus metrics (its own registry)."""
+    ops: OpsTasks | None = None
+    """Background operations: automatic backups, presence heartbeat."""
+
+    def __post_init__(self) -> None:
+        self.limiter = RateLimiter(self.settings.rate_per_s, self.settings.rate_burst)

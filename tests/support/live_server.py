@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import uvicorn
+from fastapi import FastAPI
 
 from server.app import create_app
 from server.settings import Settings
@@ -36,11 +37,14 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(settings: Settings, startup_timeout: float = 30.0) -> Iterator[LiveServer]:
-    """Run ``create_app(settings)`` under uvicorn on a free loopback port."""
-    port = free_port()
+def live_server(
+    settings: Settings, startup_timeout: float = 30.0, *, app: FastAPI | None = None, port: int | None = None
+) -> Iterator[LiveServer]:
+    """Run ``create_app(settings)`` (or ``app``, built from it) under uvicorn on a free loopback port
+    (or on ``port``: a server restarted where its clients expect it)."""
+    port = port or free_port()
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning",
+        app or create_app(settings), host="127.0.0.1", port=port, log_level="warning",
         ws_ping_interval=settings.ws_ping_interval_s, ws_ping_timeout=settings.ws_ping_timeout_s,
     )
     server = uvicorn.Server(config)

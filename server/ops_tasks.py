@@ -1,0 +1,25 @@
+"""The operations side's background work in one place, started by the app's lifespan."""
+
+from __future__ import annotations
+
+from server.backup_scheduler import BackupScheduler
+from server.presence import Presence
+from server.state import ServerState
+
+__all__ = ["OpsTasks"]
+
+
+class OpsTasks:
+    """Automatic backups and the presence heartbeat of one server process."""
+
+    def __init__(self, state: ServerState) -> None:
+        self.backups = BackupScheduler(state)
+        self.presence = Presence(state)
+
+    async def start(self) -> None:
+        await self.presence.start()
+        await self.backups.start()
+
+    async def stop(self) -> None:
+        await self.backups.stop()
+        await self.presence.stop()
