@@ -1,11 +1,12 @@
 """What the desktop app and the server must agree on.
 
 This package imports nothing from ``desktop`` or ``server``: collection schemas,
-field validation, the hybrid logical clock, the per-field merge rule and the wire
-messages of protocol version 1.
+field validation, the hybrid logical clock, the per-field merge rule, telling a race
+from a later edit, and the wire messages of protocol version 1.
 """
 
 from protocol.collections import APPOINTMENTS, CLIENTS, COLLECTIONS, Collection, Field, FieldKind
+from protocol.concurrency import Bases, bases_before, merge_bases, overwrote_unseen
 from protocol.errors import ErrorCode, FieldError, ProtocolError
 from protocol.hlc import HybridLogicalClock, Timestamp
 from protocol.merge import DELETED, Lost, MergeResult, Row, merge, mutation_row
@@ -26,6 +27,7 @@ __all__ = [
     "MAX_PUSH_BYTES",
     "PROTOCOL_HEADER",
     "PROTOCOL_VERSION",
+    "Bases",
     "Collection",
     "ErrorCode",
     "Field",
@@ -37,7 +39,10 @@ __all__ = [
     "ProtocolError",
     "Row",
     "Timestamp",
+    "bases_before",
     "merge",
+    "merge_bases",
     "mutation_row",
+    "overwrote_unseen",
     "validate_fields",
 ]

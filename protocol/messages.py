@@ -91,6 +91,10 @@ class Mutation(_Strict):
     op: Literal["upsert", "delete"]
     fields: dict[str, Any] = Field(default_factory=dict)
     hlc: str
+    base: dict[str, str | None] | None = None
+    """Per key written, the HLC of the value the author's device held when the edit was
+    made (None: no value yet); absent when unknown (an older client, a re-sent value).
+    Lets receivers tell a race from a later edit (``protocol.concurrency``)."""
 
 
 class PushRequest(_Strict):
@@ -131,6 +135,9 @@ class Change(_Lenient):
     fields: dict[str, Any]
     clocks: dict[str, str]
     deleted: bool
+    bases: dict[str, str | None] = Field(default_factory=dict)
+    """Per key, the ``base`` of the write that set its current value; a key left out is
+    unknown (an older server, or a write that gave none)."""
 
 
 class PullResponse(_Lenient):

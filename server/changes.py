@@ -1,9 +1,10 @@
 """Reading committed changes in change-number order: the pull and the fan-out share it.
 
-A change is a row's full current state, numbered by the row's last ``seq``. Both
-record tables are read in ONE statement (a ``UNION ALL`` ordered by ``seq``), so the
-reader sees one snapshot: with two statements a commit landing between them could
-show a later change and hide an earlier one, and the cursor would skip it.
+A change is a row's full current state (with the bases of its values, see
+``protocol.concurrency``), numbered by the row's last ``seq``. Both record tables are
+read in ONE statement (a ``UNION ALL`` ordered by ``seq``), so the reader sees one
+snapshot: with two statements a commit landing between them could show a later
+change and hide an earlier one, and the cursor would skip it.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def _part(name: str) -> Select[Any]:
         literal_column(f"'{name}'").label("collection"),
         table.c.id,
         table.c.clocks,
+        table.c.bases,
         table.c.deleted,
         *columns,
     ).where(table.c.seq > bindparam("since", type_=BigInteger()))
@@ -98,6 +100,7 @@ async def read_changes(conn: AsyncConnection, since: int, limit: int) -> tuple[l
             fields=wire_fields(COLLECTIONS[row["collection"]], row, prefix=_prefix(row["collection"])),
             clocks=_json(row["clocks"]),
             deleted=row["deleted"],
+            bases=_json(row["bases"]),
         )
         for row in rows[:limit]
     ]

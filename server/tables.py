@@ -1,8 +1,8 @@
 """PostgreSQL schema as SQLAlchemy Core tables.
 
 Record tables get one typed column per protocol field, so people can query them
-with plain SQL, plus the per-row sync metadata (``clocks``, ``deleted``, ``seq``,
-who changed it last). Alembic migrations are written against these definitions.
+with plain SQL, plus the per-row sync metadata (``clocks``, ``bases``, ``deleted``,
+``seq``, who changed it last). Alembic migrations are written against these definitions.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.types import TypeEngine
@@ -136,6 +137,7 @@ def _record_table(collection: Collection) -> Table:
         Column("id", UUID(as_uuid=True), primary_key=True),
         *(Column(f.name, _column_type(f.kind), nullable=True) for f in collection.fields),
         Column("clocks", JSONB, nullable=False),
+        Column("bases", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
         Column("deleted", Boolean, nullable=False, server_default="false"),
         Column("seq", BigInteger, nullable=False),
         Column("updated_by_device", UUID(as_uuid=True)),

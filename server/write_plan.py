@@ -7,6 +7,10 @@ tested by calling one function, and the database code only moves rows.
 
 Each mutation is judged on its own against the row state the batch has built so far,
 so a rejected mutation never changes what its neighbours see or do.
+
+Beside each row's state the plan keeps its ``bases`` (``protocol.concurrency``): per
+key, what the author of the current value had seen, so a receiver can tell a race
+from a later edit.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from protocol.collections import COLLECTIONS, Collection
+from protocol.concurrency import Bases, bases_before, merge_bases
 from protocol.errors import ErrorCode, FieldError, InvalidTimestamp
 from protocol.hlc import HybridLogicalClock, Timestamp, parse
-from protocol.merge import Lost, Row, merge, mutation_row
+from protocol.merge import DELETED, Lost, Row, merge, mutation_row
 from protocol.messages import Mutation
 from protocol.validate import validate_fields
 
@@ -62,10 +67,12 @@ Outcome = Applied | Duplicate | Rejected
 
 @dataclass
 class Plan:
-    """One outcome per mutation (same order) and the final state of every changed row."""
+    """One outcome per mutation (same order), and the final state and bases of every changed row."""
 
     outcomes: list[Outcome] = field(default_factory=list)
     rows: dict[RowKey, Row] = field(default_factory=dict)
+    bases: dict[RowKey, dict[str, str | None]] = field(default_factory=dict)
+    """Same keys as ``rows``: per field, the base of the write that set its value."""
 
 
 def plan_batch(
@@ -77,6 +84,7 @@ def plan_batch(
     now_ms: int,
     max_skew_ms: int,
     stamp_with_server_clock: bool = False,
+    current_bases: Mapping[RowKey, Bases] | None = None,
 ) -> Plan:
     """Decide every mutation of a batch, in order.
 
@@ -89,7 +97,9 @@ def plan_batch(
         now_ms: the server's wall clock, for the ``clock_skew`` check.
         max_skew_ms: how far ahead of ``now_ms`` a stamp may be.
         stamp_with_server_clock: ignore the mutations' ``hlc`` and stamp them now,
-            after the row's own clocks, so the write wins like a fresh edit.
+            after the row's own clocks, so the write wins like a fresh edit; its base
+            is then the row as stored (an edit made with the current state in hand).
+        current_bases: the stored bases of the rows in ``current`` (absent: none known).
     """
     plan = Plan()
     rows: dict[RowKey, Row] = {}
@@ -121,10 +131,18 @@ def plan_batch(
         if isinstance(fields, Rejected):
             plan.outcomes.append(fields)
             continue
+        refused = _check_base(mutation)
+        if refused is not None:
+            plan.outcomes.append(refused)
+            continue
         clock.observe(stamp)
-        result = merge(row, mutation_row(mutation.op, fields, hlc))
+        incoming = mutation_row(mutation.op, fields, hlc)
+        result = merge(row, incoming)
         if result.changed:
+            base = bases_before(row.clocks, incoming.clocks) if stamp_with_server_clock else mutation.base
+            known = plan.bases[key] if key in plan.bases else (current_bases or {}).get(key, {})
             rows[key] = plan.rows[key] = result.row
+            plan.bases[key] = merge_bases(known, base, result.changed)
         applied = Applied(key, tuple(lost for lost in result.lost if lost.loser == "incoming"))
         applied_here[mutation.id] = applied
         plan.outcomes.append(applied)
@@ -145,6 +163,25 @@ def _check_stamp(hlc: str, *, now_ms: int, max_skew_ms: int) -> Timestamp | Reje
             " correct the clock offset and stamp again",
         )
     return stamp
+
+
+def _check_base(mutation: Mutation) -> Rejected | None:
+    """Why the mutation's ``base`` is refused: a key it does not write, or a clock that is not an HLC."""
+    if not mutation.base:
+        return None
+    for key, clock in mutation.base.items():
+        if key != DELETED and key not in mutation.fields:
+            return Rejected(
+                ErrorCode.INVALID_MUTATION,
+                f"base names {key[:80]!r}, which this mutation does not write",
+                key,
+            )
+        if clock is not None:
+            try:
+                parse(clock)
+            except InvalidTimestamp as exc:
+                return Rejected(ErrorCode.INVALID_HLC, f"base of {key[:80]!r}: {exc}", key)
+    return None
 
 
 def _clean_fields(collection: Collection, mutation: Mutation, row: Row) -> dict[str, Any] | Rejected:

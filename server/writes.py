@@ -117,7 +117,7 @@ async def write_batch(
     """
     if not mutations:
         return []
-    current, seqs = await _lock_rows(conn, mutations)
+    current, seqs, bases = await _lock_rows(conn, mutations)
     answered = await _answered(conn, {m.id for m in mutations})
     plan = plan_batch(
         mutations,
@@ -127,11 +127,12 @@ async def write_batch(
         now_ms=system_wall_ms(),
         max_skew_ms=int(max_clock_skew_s * 1000),
         stamp_with_server_clock=stamp_with_server_clock,
+        current_bases=bases,
     )
     if plan.rows:
         await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
         new_seqs = dict(zip(plan.rows, await _next_seqs(conn, len(plan.rows)), strict=True))
-        await _store_rows(conn, plan.rows, new_seqs, existing=current.keys(), author=author)
+        await _store_rows(conn, plan, new_seqs, existing=current.keys(), author=author)
         seqs.update(new_seqs)
     results = [_answer(m.id, outcome, seqs) for m, outcome in zip(mutations, plan.outcomes, strict=True)]
     await _remember(conn, mutations, plan, results, author)
@@ -150,14 +151,15 @@ async def _next_seqs(conn: AsyncConnection, count: int) -> list[int]:
 
 async def _lock_rows(
     conn: AsyncConnection, mutations: Sequence[Mutation]
-) -> tuple[dict[RowKey, Row], dict[RowKey, int]]:
-    """Lock and read the existing rows the batch touches: their state and change numbers."""
+) -> tuple[dict[RowKey, Row], dict[RowKey, int], dict[RowKey, dict[str, str | None]]]:
+    """Lock and read the existing rows the batch touches: their state, change numbers and bases."""
     wanted: dict[str, set[uuid.UUID]] = {}
     for mutation in mutations:
         if mutation.collection in RECORD_TABLES:
             wanted.setdefault(mutation.collection, set()).add(mutation.row_id)
     current: dict[RowKey, Row] = {}
     seqs: dict[RowKey, int] = {}
+    bases: dict[RowKey, dict[str, str | None]] = {}
     for name, table in RECORD_TABLES.items():  # fixed order: no lock cycles between batches
         ids = wanted.get(name)
         if not ids:
@@ -172,7 +174,8 @@ async def _lock_rows(
             key = (name, row["id"])
             current[key] = row_state(COLLECTIONS[name], row)
             seqs[key] = row["seq"]
-    return current, seqs
+            bases[key] = dict(row["bases"])
+    return current, seqs, bases
 
 
 async def _answered(conn: AsyncConnection, ids: set[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
@@ -188,6 +191,7 @@ def _column_names(name: str) -> tuple[str, ...]:
         "id",
         *COLLECTIONS[name].field_names,
         "clocks",
+        "bases",
         "deleted",
         "seq",
         "updated_by_device",
@@ -227,24 +231,25 @@ async def _driver(conn: AsyncConnection) -> Any:
 
 async def _store_rows(
     conn: AsyncConnection,
-    rows: dict[RowKey, Row],
+    plan: Plan,
     seqs: dict[RowKey, int],
     *,
     existing: Iterable[RowKey],
     author: Author,
 ) -> None:
-    """Write the changed rows: bulk insert the new ones, bulk update the others.
+    """Write the plan's changed rows: bulk insert the new ones, bulk update the others.
 
     Raises:
         WriteConflict: a row planned as new was created by another writer meanwhile.
     """
     known = set(existing)
     by_table: dict[str, tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]] = {}
-    for key, row in rows.items():
+    for key, row in plan.rows.items():
         name, row_id = key
         values = row_values(COLLECTIONS[name], row_id, row)
         values.update(
             clocks=json.dumps(values["clocks"]),
+            bases=json.dumps(plan.bases[key]),
             seq=seqs[key],
             updated_by_device=author.device_id,
             updated_by_branch=author.branch_id,

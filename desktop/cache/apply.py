@@ -1,10 +1,15 @@
 """Applying changes pulled from the server (or pushed to us over the socket).
 
 Every change is merged with ``protocol.merge``, so a field keeps a newer local value
-whatever arrives (last write wins per field, by HLC). A local value that loses while
-its edit is still queued is recorded as a conflict. The cursor moves in the same
-transaction as the rows, so a crash can only make the engine pull a batch again,
-and merging is idempotent.
+whatever arrives (last write wins per field, by HLC). A local value of mine (written
+on this device, or still queued) that loses is recorded as a conflict when it lost a
+race: the winning write's base (``Change.bases``) shows its author had not seen my
+value (``protocol.overwrote_unseen``). A value replaced by someone who had it is an
+ordinary later edit, not a conflict. When the winner gave no base (an older server
+or client), only a queued value counts, as nothing else tells a race apart.
+
+The cursor moves in the same transaction as the rows, so a crash can only make the
+engine pull a batch again, and merging is idempotent.
 
 Rows are loaded and written a batch at a time (one ``IN`` query, one multi-row
 statement), which is what keeps a 100 000-row bootstrap quick.
@@ -24,7 +29,9 @@ from desktop.cache.outbox import pending_hlcs
 from desktop.cache.schema import outbox
 from desktop.cache.state import Key, read_values, write_values
 from protocol.collections import COLLECTIONS, Collection
-from protocol.merge import DELETED, Row, merge
+from protocol.concurrency import overwrote_unseen
+from protocol.hlc import parse
+from protocol.merge import DELETED, Lost, Row, merge
 from protocol.messages import Change
 
 __all__ = ["ApplyOutcome", "apply_changes", "pulled_row"]
@@ -37,7 +44,7 @@ class ApplyOutcome:
     changed_rows: int
     """Rows whose stored state changed."""
     conflicts: int
-    """Local queued values that lost."""
+    """Values of mine newly recorded as lost to a race."""
     skipped: int
     """Changes of collections this version does not know (a newer server)."""
     cursor: int
@@ -64,13 +71,14 @@ def apply_changes(
         EpochChanged: ``epoch_id`` differs from the cursor's; nothing applied.
         protocol.errors.InvalidTimestamp: a change carries a clock that is not an HLC.
     """
-    state = read_values(conn, [Key.EPOCH, Key.EPOCH_RESET])
+    state = read_values(conn, [Key.EPOCH, Key.EPOCH_RESET, Key.DEVICE_ID, Key.LOCAL_NODE])
     known_epoch = state.get(Key.EPOCH)
     if epoch_id is not None and known_epoch is not None and epoch_id != known_epoch:
         raise EpochChanged(
             f"the server's history changed (epoch {known_epoch} -> {epoch_id}); pull again from 0"
         )
     resetting = state.get(Key.EPOCH_RESET) == "1"
+    my_nodes = frozenset(node for node in (state.get(Key.DEVICE_ID), state.get(Key.LOCAL_NODE)) if node)
     anything_queued = bool(conn.execute(select(exists().where(outbox.c.seq.is_not(None)))).scalar())
 
     by_collection: dict[str, list[Change]] = {}
@@ -83,7 +91,7 @@ def apply_changes(
         if collection is None:
             skipped += len(batch)
             continue
-        counts = _apply_batch(conn, collection, batch, anything_queued, resetting)
+        counts = _apply_batch(conn, collection, batch, my_nodes, anything_queued, resetting)
         changed += counts[0]
         lost += counts[1]
         top.extend(max(change.clocks.values()) for change in batch if change.clocks)
@@ -96,7 +104,12 @@ def apply_changes(
 
 
 def _apply_batch(
-    conn: Connection, collection: Collection, batch: list[Change], anything_queued: bool, resetting: bool
+    conn: Connection,
+    collection: Collection,
+    batch: list[Change],
+    my_nodes: frozenset[str],
+    anything_queued: bool,
+    resetting: bool,
 ) -> tuple[int, int]:
     """Merge one collection's changes; returns (rows changed, conflicts recorded)."""
     ids = [str(change.row_id) for change in batch]
@@ -109,12 +122,12 @@ def _apply_batch(
     for row_id, change in zip(ids, batch, strict=True):
         incoming = pulled_row(collection, change)
         result = merge(current.get(row_id, Row()), incoming)
-        mine = queued.get(row_id)
-        if mine:
-            for loss in result.lost:
-                if loss.loser == "current" and loss.losing_hlc in mine:
-                    conflicts.record(conn, collection.name, row_id, loss)
-                    lost += 1
+        pending = queued.get(row_id, set())
+        for loss in result.lost:
+            if _lost_a_race(loss, change, pending, my_nodes) and conflicts.record(
+                conn, collection.name, row_id, loss
+            ):
+                lost += 1
         if result.changed:
             current[row_id] = result.row
             dirty.add(row_id)
@@ -125,3 +138,14 @@ def _apply_batch(
     if resetting:
         epoch.track(conn, collection, {row_id: current.get(row_id, Row()) for row_id in pulled}, pulled)
     return len(dirty), lost
+
+
+def _lost_a_race(loss: Lost, change: Change, pending: set[str], my_nodes: frozenset[str]) -> bool:
+    """Whether ``loss`` is a value of mine that ``change``'s writer overwrote without having seen it."""
+    if loss.loser != "current":
+        return False  # the incoming value lost: its writer hears of it, not me
+    queued = loss.losing_hlc in pending
+    if not queued and parse(loss.losing_hlc).node not in my_nodes:
+        return False  # someone else's value: theirs to see
+    unseen = overwrote_unseen(loss.losing_hlc, change.bases, loss.field)
+    return queued if unseen is None else unseen

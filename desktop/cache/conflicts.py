@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
-from sqlalchemy.dialects.sqlite import insert
+from sqlalchemy import Connection, func, insert, select, update
 
 from desktop.cache import rows
 from desktop.cache.clock import WallClock
@@ -43,8 +42,21 @@ class Conflict:
     dismissed: bool
 
 
-def record(conn: Connection, collection: str, row_id: str, lost: Lost) -> None:
-    """Keep one loss of a local value (seen twice, e.g. in a pull and a push answer: kept once)."""
+def record(conn: Connection, collection: str, row_id: str, lost: Lost) -> bool:
+    """Keep one loss of a local value; False when it was kept before.
+
+    A value is lost once, however often the loss is seen: in a pull and in the push
+    answer, or against two later values (the pull saw one, the server had a newer one
+    by the time the push arrived). Staff see it once, and a dismissed one stays so.
+    """
+    seen = select(conflicts.c.id).where(
+        conflicts.c.collection == collection,
+        conflicts.c.row_id == row_id,
+        conflicts.c.field == lost.field,
+        conflicts.c.my_hlc == lost.losing_hlc,
+    )
+    if conn.execute(seen.limit(1)).first() is not None:
+        return False
     statement = insert(conflicts).values(
         collection=collection,
         row_id=row_id,
@@ -56,7 +68,8 @@ def record(conn: Connection, collection: str, row_id: str, lost: Lost) -> None:
         winning_device=lost.winner_device,
         at=datetime.now(UTC),
     )
-    conn.execute(statement.on_conflict_do_nothing())
+    conn.execute(statement)
+    return True
 
 
 def list_conflicts(conn: Connection, *, include_dismissed: bool = False) -> list[Conflict]:

@@ -4,6 +4,13 @@ Each entry is one mutation with a UUID made here, so replaying it after a crash 
 harmless (the server answers ``duplicate``). The outbox is the only local data the
 server cannot give back, which is why it is written in the same transaction as the
 row it changes.
+
+Each entry keeps ``before``, the value and clock of every key it writes as they were
+when the user made the edit; its clocks are the mutation's ``base`` on the wire, which
+lets other branches tell a race from a later edit (``protocol.concurrency``). Every
+local write has a ``before`` (it writes at least the deletion register); only the
+epoch push-back, which re-sends values with their original stamps, has none, and so
+sends no base.
 """
 
 from __future__ import annotations
@@ -55,10 +62,17 @@ class LocalMutation:
     fields: Mapping[str, Any]
     hlc: str
     created_at: datetime
+    before: Mapping[str, list[Any]]
+    """Key -> [value, clock] it had before this write (stored form of ``Before``)."""
+
+    @property
+    def base(self) -> dict[str, str | None] | None:
+        """Per key written, the clock of the value this device held (None: unknown)."""
+        return {key: pair[1] for key, pair in self.before.items()} or None
 
     def to_wire(self) -> dict[str, Any]:
         """The mutation as the push body carries it (``protocol.messages.Mutation``)."""
-        return {
+        wire = {
             "id": self.mutation_id,
             "collection": self.collection,
             "row_id": self.row_id,
@@ -66,6 +80,10 @@ class LocalMutation:
             "fields": dict(self.fields),
             "hlc": self.hlc,
         }
+        base = self.base
+        if base is not None:
+            wire["base"] = base
+        return wire
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +131,7 @@ def append(
         fields=values["fields"],
         hlc=hlc,
         created_at=values["created_at"],
+        before=values["before"],
         seq=new_seq,
     )
 

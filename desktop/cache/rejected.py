@@ -33,7 +33,6 @@ class RejectedMutation(LocalMutation):
     """A refused local write with the server's reason."""
 
     id: int
-    before: Mapping[str, list[Any]]
     code: str
     message: str
     field: str | None

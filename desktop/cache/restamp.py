@@ -4,14 +4,19 @@ A device whose clock ran ahead has stamped writes in the future, and the server
 refuses them. Once the engine has measured the real offset, every queued mutation
 stamped after the corrected "now" gets a new stamp from the corrected clock, and the
 row clocks that still carry the old stamp follow, so the row and the mutation agree.
-Mutations stamped in the past keep their stamps (their order is still true). This is
-the one place the clock goes back, and only when something is stamped in the future:
-it restarts from the greatest of the stamps received from elsewhere, the stamps the
-server accepted from us (``hlc_observed``) and the stamps kept, so no new edit sorts
-before one the world has already seen.
+Mutations stamped in the past keep their stamps (their order is still true). A queued
+edit made on top of a re-stamped one has its ``before`` clocks (its base) follow, so
+it still names the value its author saw.
+
+This is the one place the clock goes back, and only when something is stamped in the
+future: it restarts from the greatest of the stamps received from elsewhere, the
+stamps the server accepted from us (``hlc_observed``) and the stamps kept, so no new
+edit sorts before one the world has already seen.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import Connection, select, update
 
@@ -48,9 +53,17 @@ def restamp_pending(
     observed = read_values(conn, [Key.HLC_OBSERVED]).get(Key.HLC_OBSERVED)
     floors.extend(s for s in (observed, server_hlc) if s)
     reset_clock(conn, max(floors, default=None))
-    new_stamps = stamp(conn, wall_ms, len(future))
-    for entry, new in zip(future, new_stamps, strict=True):
-        conn.execute(update(outbox).where(outbox.c.seq == entry.seq).values(hlc=new))
+    old_stamps = list(dict.fromkeys(e.hlc for e in future))
+    renamed = dict(zip(old_stamps, stamp(conn, wall_ms, len(old_stamps)), strict=True))
+    for entry in entries:
+        values: dict[str, Any] = {"hlc": renamed[entry.hlc]} if entry.hlc in renamed else {}
+        before = {key: [value, renamed.get(clock, clock)] for key, (value, clock) in entry.before.items()}
+        if before != entry.before:
+            values["before"] = before
+        if values:
+            conn.execute(update(outbox).where(outbox.c.seq == entry.seq).values(values))
+    for entry in future:
+        new = renamed[entry.hlc]
         collection = rows.collection_named(entry.collection)
         current = rows.load(conn, collection, entry.row_id)
         if current is None:

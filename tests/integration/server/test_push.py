@@ -207,6 +207,7 @@ async def test_a_delete_of_an_unknown_row_leaves_a_tombstone(
             "fields": {},
             "clocks": {"_deleted": changes[0]["clocks"]["_deleted"]},
             "deleted": True,
+            "bases": {},  # the mutation gave no base: unknown
         }
     ]
 

@@ -81,6 +81,25 @@ def test_a_queued_local_value_that_loses_is_recorded_as_a_conflict(cache: Cache,
     assert cache.counts().conflicts == 1
 
 
+def test_a_lost_value_is_one_conflict_however_often_and_against_whatever_it_is_seen(cache: Cache) -> None:
+    row_id = cache.create("clients", {"name": "Ada", "phone": "+1 555 0199"})
+    [mine] = cache.pending_batch()
+    first, newer = stamp(START_MS + 60_000, node="branch-b"), stamp(START_MS + 90_000, node="branch-c")
+    cache.apply_changes([change(row_id, {"name": "Ada", "phone": "+1 555 0000"}, first)], 4)
+    lost = {"field": "phone", "losing_value": "+1 555 0199", "losing_hlc": mine.hlc}
+    winner = {"winning_value": "+1 555 0001", "winning_hlc": newer, "winner_device": "branch-c"}
+    answer = MutationResult.model_validate(
+        {"id": mine.mutation_id, "status": "applied", "seq": 5, "lost": [lost | winner]}
+    )
+
+    cache.apply_push_results([mine], [answer])  # by then the server had an even newer phone
+
+    [conflict] = cache.conflicts()
+    assert (conflict.my_hlc, conflict.winning_hlc) == (mine.hlc, first)
+    record = cache.get("clients", row_id)
+    assert record is not None and record.fields["phone"] == "+1 555 0001"
+
+
 def test_a_later_remote_delete_over_a_queued_edit_is_a_conflict_on_the_deletion(cache: Cache) -> None:
     row_id = cache.create("clients", {"name": "Ada"})
     later = stamp(START_MS + 60_000, node="branch-b")

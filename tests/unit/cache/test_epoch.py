@@ -83,6 +83,7 @@ def test_a_reset_pulls_from_zero_then_queues_newer_local_values_ahead_of_the_out
         ]
     )
     assert [(e.row_id, dict(e.fields)) for e in entries[2:]] == [(kept, {"notes": "still queued"})]
+    assert ["base" in e.to_wire() for e in entries] == [False, False, True]  # re-sent values: no base
     assert entries[0].seq < entries[1].seq < entries[2].seq
     assert cache.state().epoch_reset is False
     assert cache.count("clients") == 4

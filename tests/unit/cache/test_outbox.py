@@ -118,6 +118,7 @@ def test_restamping_after_clock_skew_moves_future_stamps_to_the_corrected_clock(
     walls = [Timestamp.parse(e.hlc).wall_ms for e in entries]
     assert walls[0] == START_MS and all(START_MS <= w <= START_MS + 10 for w in walls[1:])
     assert entries[1].hlc < entries[2].hlc
+    assert entries[2].base == {"phone": None, "_deleted": entries[1].hlc}  # the base follows its stamp
     record = cache.get("clients", ahead)
     assert record is not None
     assert record.clocks == {"name": entries[1].hlc, "phone": entries[2].hlc, "_deleted": entries[2].hlc}

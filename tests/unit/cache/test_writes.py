@@ -51,6 +51,20 @@ def test_update_and_delete_queue_in_order_with_increasing_stamps(cache: Cache, w
     assert gone.clocks["phone"] == stamps[2] and gone.clocks["_deleted"] == stamps[3]
 
 
+def test_each_mutation_carries_the_clocks_this_device_had_as_its_base(cache: Cache) -> None:
+    row_id = cache.create("clients", {"name": "Ada"})
+    cache.update("clients", row_id, {"phone": "+44 20 7946 0000", "name": "Ada L."})
+    cache.delete("clients", row_id)
+
+    created, edited, deleted = cache.pending_batch()
+    assert created.base == {"name": None, "_deleted": None}
+    assert edited.base == {"name": created.hlc, "phone": None, "_deleted": created.hlc}
+    assert deleted.base == {"_deleted": edited.hlc}
+    assert [e.to_wire()["base"] for e in (created, edited, deleted)] == [
+        e.base for e in (created, edited, deleted)
+    ]
+
+
 def test_invalid_fields_raise_with_every_field_error_and_save_nothing(cache: Cache) -> None:
     row_id = cache.create("clients", {"name": "Ada"})
     before = (cache.state().hlc_last, cache.counts())

@@ -104,7 +104,25 @@ def test_mutation_fields_default_to_empty_for_a_delete() -> None:
 def test_push_request_parses_from_json_text() -> None:
     body = {"mutations": [mutation()]}
     request = PushRequest.model_validate_json(json.dumps(body))
-    assert request.mutations[0].model_dump(mode="json") == body["mutations"][0]
+    assert request.mutations[0].model_dump(mode="json") == body["mutations"][0] | {"base": None}
+
+
+def test_a_mutation_may_say_what_its_author_had_seen() -> None:
+    base = {"name": HLC, "phone": None, "_deleted": HLC}
+    assert Mutation.model_validate(mutation(base=base)).base == base
+    assert Mutation.model_validate(mutation()).base is None  # an older client: unknown
+
+
+@pytest.mark.parametrize("base", [["name"], {"name": 5}, {"name": {"hlc": HLC}}, "x"])
+def test_a_mutation_base_of_the_wrong_shape_is_refused(base: Any) -> None:
+    with pytest.raises(pydantic.ValidationError):
+        Mutation.model_validate(mutation(base=base))
+
+
+def test_a_change_from_an_older_server_has_no_bases() -> None:
+    assert Change.model_validate(change(1)).bases == {}
+    with_bases = Change.model_validate(change(1) | {"bases": {"name": None, "_deleted": HLC}})
+    assert with_bases.bases == {"name": None, "_deleted": HLC}
 
 
 def test_answers_a_client_receives_ignore_keys_a_newer_server_adds() -> None:
@@ -172,5 +190,6 @@ def test_changes_frame_round_trips_through_the_wire_form() -> None:
     assert set(wire) == {"type", "from", "to", "changes"}
     assert wire["from"] == 7
     assert wire["changes"][0]["row_id"] == ROW_ID
+    assert wire["changes"][0]["bases"] == {}
     assert parse_server_frame(json.dumps(wire)) == frame
     assert ChangesFrame.model_validate(wire) == frame

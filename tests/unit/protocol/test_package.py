@@ -12,7 +12,7 @@ import protocol
 from protocol import APPOINTMENTS, CLIENTS, COLLECTIONS, ErrorCode, FieldKind
 from protocol.collections import APPOINTMENT_STATUSES
 
-MODULES = ["collections", "errors", "hlc", "merge", "messages", "validate", "version"]
+MODULES = ["collections", "concurrency", "errors", "hlc", "merge", "messages", "validate", "version"]
 ALLOWED_IMPORTS = {"__future__", "collections", "dataclasses", "datetime", "enum", "json", "pydantic",
                    "re", "time", "typing", "uuid", "protocol"}  # fmt: skip
 
@@ -20,10 +20,11 @@ ALLOWED_IMPORTS = {"__future__", "collections", "dataclasses", "datetime", "enum
 def test_public_surface_is_pinned() -> None:
     assert sorted(protocol.__all__) == sorted(
         [
-            "APPOINTMENTS", "CLIENTS", "COLLECTIONS", "DELETED", "MAX_MUTATIONS_PER_PUSH", "MAX_PUSH_BYTES",
-            "PROTOCOL_HEADER", "PROTOCOL_VERSION", "Collection", "ErrorCode", "Field", "FieldError",
-            "FieldKind", "HybridLogicalClock", "Lost", "MergeResult", "ProtocolError", "Row", "Timestamp",
-            "merge", "mutation_row", "validate_fields",
+            "APPOINTMENTS", "Bases", "CLIENTS", "COLLECTIONS", "DELETED", "MAX_MUTATIONS_PER_PUSH",
+            "MAX_PUSH_BYTES", "PROTOCOL_HEADER", "PROTOCOL_VERSION", "Collection", "ErrorCode", "Field",
+            "FieldError", "FieldKind", "HybridLogicalClock", "Lost", "MergeResult", "ProtocolError", "Row",
+            "Timestamp", "bases_before", "merge", "merge_bases", "mutation_row", "overwrote_unseen",
+            "validate_fields",
         ]
     )  # fmt: skip
 

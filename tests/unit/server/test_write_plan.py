@@ -30,6 +30,7 @@ def _mutation(
             "op": extra.pop("op", "upsert"),
             "fields": fields or {},
             "hlc": hlc,
+            "base": extra.pop("base", None),
         }
     )
 
@@ -186,3 +187,82 @@ def test_server_stamped_writes_win_over_a_row_stamped_ahead() -> None:
     row = plan.rows[("clients", row_id)]
     assert row.fields["name"] == "From the booking form"
     assert row.clocks["name"] > ahead and row.clocks["name"].endswith("-server.t")
+
+
+# ---- bases: what the author of each value had seen -------------------------------
+
+
+def test_a_winning_write_leaves_its_base_and_a_losing_one_changes_nothing() -> None:
+    row_id = uuid.uuid4()
+    key = ("clients", row_id)
+    stored = Row(
+        {"name": "Ann", "phone": "555 0101"}, {"name": _stamp(-30), "phone": _stamp(-5), DELETED: _stamp(-30)}
+    )
+    known = {"name": None, "phone": _stamp(-30), DELETED: None}
+    wins = _mutation(
+        _stamp(-1), {"name": "Anna"}, row_id=row_id, base={"name": _stamp(-30), DELETED: _stamp(-5)}
+    )
+    loses = _mutation(_stamp(-10), {"phone": "555 0102"}, row_id=row_id, base={"phone": None, DELETED: None})
+
+    plan = _plan([wins, loses], current={key: stored}, current_bases={key: known})
+
+    assert [type(o) for o in plan.outcomes] == [Applied, Applied]
+    assert plan.bases[key] == {"name": _stamp(-30), "phone": _stamp(-30), DELETED: _stamp(-5)}
+
+
+def test_a_write_without_a_base_leaves_the_keys_it_took_unknown() -> None:
+    row_id = uuid.uuid4()
+    key = ("clients", row_id)
+    stored = Row({"name": "Ann"}, {"name": _stamp(-30), DELETED: _stamp(-30)})
+
+    plan = _plan(
+        [_mutation(_stamp(), {"name": "Anna"}, row_id=row_id)],
+        current={key: stored},
+        current_bases={key: {"name": None, DELETED: None}},
+    )
+
+    assert plan.bases[key] == {}
+
+
+def test_a_batch_builds_on_the_bases_of_its_own_earlier_writes() -> None:
+    row_id = uuid.uuid4()
+    first = _mutation(_stamp(0, 0), {"name": "Ann"}, row_id=row_id, base={"name": None, DELETED: None})
+    second = _mutation(
+        _stamp(0, 1), {"phone": "555 0101"}, row_id=row_id, base={"phone": None, DELETED: _stamp(0, 0)}
+    )
+
+    plan = _plan([first, second])
+
+    assert [type(o) for o in plan.outcomes] == [Applied, Applied]
+    assert plan.bases[("clients", row_id)] == {"name": None, "phone": None, DELETED: _stamp(0, 0)}
+
+
+def test_server_stamped_writes_are_based_on_the_row_as_stored() -> None:
+    row_id = uuid.uuid4()
+    key = ("clients", row_id)
+    stored = Row({"name": "Ann"}, {"name": _stamp(-30), DELETED: _stamp(-20)})
+
+    plan = _plan(
+        [_mutation("ignored", {"name": "Anna", "phone": "555 0101"}, row_id=row_id, base={"name": None})],
+        current={key: stored},
+        stamp_with_server_clock=True,
+    )
+
+    assert plan.bases[key] == {"name": _stamp(-30), "phone": None, DELETED: _stamp(-20)}
+
+
+def test_a_bad_base_refuses_its_mutation_only() -> None:
+    bad = [
+        (_mutation(_stamp(), {"name": "X"}, base={"phone": None}), ErrorCode.INVALID_MUTATION, "phone"),
+        (_mutation(_stamp(), {"name": "X"}, base={"name": "yesterday"}), ErrorCode.INVALID_HLC, "name"),
+        (_mutation(_stamp(), op="delete", base={"name": None}), ErrorCode.INVALID_MUTATION, "name"),
+    ]
+    good = _mutation(_stamp(), {"name": "Fine"}, base={"name": None, DELETED: None})
+
+    plan = _plan([m for m, _, _ in bad] + [good])
+
+    assert [(o.code, o.field) for o in plan.outcomes if isinstance(o, Rejected)] == [
+        (c, f) for _, c, f in bad
+    ]
+    assert all("base" in o.message for o in plan.outcomes if isinstance(o, Rejected))
+    assert isinstance(plan.outcomes[-1], Applied) and list(plan.rows) == [("clients", good.row_id)]
