@@ -1,0 +1,187 @@
+"""Everything the sync engine's core can ask for: the closed set of its outputs.
+
+The core never does I/O; it returns these frozen values and the runner carries them
+out in order, against the socket, the HTTP client, the timers and the cache. After
+carrying out an action that writes the cache (``WRITES_CACHE``) the runner feeds the
+cache's new counts back as ``LocalChange``; after ``RecordPushResults`` and
+``FinishEpochReset`` the core waits for them before its next push decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from desktop.sync.events import Timer
+from desktop.sync.status import StatusSnapshot
+from protocol.messages import Change, MutationResult
+
+__all__ = [
+    "WRITES_CACHE",
+    "Action",
+    "ApplyChanges",
+    "CloseSocket",
+    "EmitStatus",
+    "Finish",
+    "FinishEpochReset",
+    "OpenSocket",
+    "Outcome",
+    "Pull",
+    "PushBatch",
+    "RecordPushResults",
+    "ResetEpoch",
+    "RestampPending",
+    "SendStatus",
+    "SetClockOffset",
+    "StartTimer",
+]
+
+
+class Outcome(StrEnum):
+    """How a ``Mode.ONCE`` run ended."""
+
+    SYNCED = "synced"
+    """Everything pushed (or set aside as rejected) and pulled up to the server's head."""
+    UNREACHABLE = "unreachable"
+    """The server could not be reached (or answered 5xx); the outbox stays queued."""
+    REVOKED = "revoked"
+    """The server does not know this device's token (revoked): enrol again."""
+    UPDATE_REQUIRED = "update_required"
+    """The server needs a newer app."""
+    FAILED = "failed"
+    """The server refused requests it will keep refusing (see the status's ``last_error``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OpenSocket:
+    """Connect the WebSocket; answer with ``SocketOpened`` or ``SocketClosed``."""
+
+
+@dataclass(frozen=True, slots=True)
+class CloseSocket:
+    """Close the WebSocket; no further events come from it."""
+
+
+@dataclass(frozen=True, slots=True)
+class SendStatus:
+    """Tell the server where this device is (a ``status`` frame, for monitoring)."""
+
+    cursor: int
+    pending: int
+
+
+@dataclass(frozen=True, slots=True)
+class Pull:
+    """Fetch the changes after ``since``; answer with ``PullSucceeded`` or ``PullFailed``."""
+
+    since: int
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyChanges:
+    """Merge ``changes`` into the cache and move the cursor to ``cursor``, in one transaction.
+
+    ``epoch`` is the server history they belong to; the cache refuses them if its
+    cursor belongs to another one.
+    """
+
+    changes: tuple[Change, ...]
+    cursor: int
+    epoch: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PushBatch:
+    """Send the oldest ``limit`` outbox mutations, in order (fewer if over the byte limit).
+
+    Answer with ``PushSucceeded``, ``PushFailed`` or ``OutboxEmpty``.
+    """
+
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecordPushResults:
+    """Apply the answer to the batch just pushed.
+
+    Answered mutations leave the outbox, rejected ones go to ``rejected`` (the queue
+    flows on), ``clock_skew`` ones stay queued for ``RestampPending``; the cache's
+    clock absorbs ``server_hlc``.
+    """
+
+    results: tuple[MutationResult, ...]
+    server_hlc: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetClockOffset:
+    """Persist the measured server-minus-local clock offset the HLC's wall input uses.
+
+    The cache's clock also absorbs ``server_hlc``, so later local stamps sort after it.
+    """
+
+    offset_ms: int
+    server_hlc: str
+
+
+@dataclass(frozen=True, slots=True)
+class RestampPending:
+    """After ``clock_skew``: persist the new offset, re-stamp mutations dated in the future."""
+
+    offset_ms: int
+    server_hlc: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResetEpoch:
+    """The server's history changed (restored backup): adopt ``epoch``, cursor back to 0."""
+
+    epoch: str
+
+
+@dataclass(frozen=True, slots=True)
+class FinishEpochReset:
+    """The pull from 0 is done: queue every local write newer than the server's, first."""
+
+
+@dataclass(frozen=True, slots=True)
+class StartTimer:
+    """Fire ``TimerFired(timer)`` after ``delay`` seconds, replacing a pending one."""
+
+    timer: Timer
+    delay: float
+
+
+@dataclass(frozen=True, slots=True)
+class EmitStatus:
+    """Hand the new status snapshot to whoever shows it."""
+
+    status: StatusSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """A ``Mode.ONCE`` run is over."""
+
+    outcome: Outcome
+
+
+Action = (
+    OpenSocket
+    | CloseSocket
+    | SendStatus
+    | Pull
+    | ApplyChanges
+    | PushBatch
+    | RecordPushResults
+    | SetClockOffset
+    | RestampPending
+    | ResetEpoch
+    | FinishEpochReset
+    | StartTimer
+    | EmitStatus
+    | Finish
+)
+
+WRITES_CACHE = (ApplyChanges, RecordPushResults, RestampPending, ResetEpoch, FinishEpochReset)
+"""Actions after which the runner must feed the cache's counts back (``LocalChange``)."""

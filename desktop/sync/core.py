@@ -1,0 +1,548 @@
+"""The sync engine's decisions, with no I/O: events in, actions out.
+
+``SyncCore.handle(event)`` updates the engine's state and returns the actions the
+runner must carry out, in order. Nothing here touches a socket, a clock, a timer or
+the cache, so every rule of the sync contract is tested by feeding events and
+comparing the actions (see ``tests/unit/sync``).
+
+Two layers:
+
+* The **connection phase** (idle, connecting, connected, waiting to reconnect,
+  halted, running once). Every phase change goes through ``phases.TRANSITIONS``, one
+  table keyed by phase and ``Signal``. Leaving a phase with the socket open closes
+  it; entering one performs its entry action (``_fire``).
+* The **work** within a phase: flags (pull wanted, push in flight, ...) that events
+  set and ``_schedule`` turns into at most one pull and one push at a time, a
+  ``status`` frame when the position changed, and the end of a ``Mode.ONCE`` run.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import assert_never
+
+from desktop.sync.actions import (
+    Action,
+    ApplyChanges,
+    CloseSocket,
+    EmitStatus,
+    Finish,
+    FinishEpochReset,
+    OpenSocket,
+    Outcome,
+    Pull,
+    PushBatch,
+    RecordPushResults,
+    ResetEpoch,
+    RestampPending,
+    SendStatus,
+    SetClockOffset,
+    StartTimer,
+)
+from desktop.sync.backoff import BackoffPolicy, backoff
+from desktop.sync.clock_offset import measure_offset
+from desktop.sync.errors import EngineMisuse
+from desktop.sync.events import (
+    Counts,
+    Event,
+    Failure,
+    Frame,
+    FrameReceived,
+    InvalidFrame,
+    LocalChange,
+    Mode,
+    OutboxEmpty,
+    PullFailed,
+    PullSucceeded,
+    PushFailed,
+    PushSucceeded,
+    SocketClosed,
+    SocketOpened,
+    Start,
+    Stop,
+    Timer,
+    TimerFired,
+    Timing,
+    UnknownFrame,
+)
+from desktop.sync.failures import OUTCOME_OF_FAILURE, describe
+from desktop.sync.phases import SOCKET_PHASES, TRANSITIONS, WORKING_PHASES, Phase, Signal
+from desktop.sync.status import EngineState, Halt, StatusSnapshot
+from protocol.errors import ErrorCode, ProtocolError
+from protocol.messages import ChangesFrame, HelloFrame, MutationResult, ResyncFrame
+from protocol.version import MAX_MUTATIONS_PER_PUSH
+
+__all__ = ["CoreConfig", "Phase", "SyncCore"]
+
+
+@dataclass(frozen=True, slots=True)
+class CoreConfig:
+    """The engine's tunables."""
+
+    batch_size: int = MAX_MUTATIONS_PER_PUSH
+    backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
+    max_restamps: int = 3
+    """Consecutive pushes answered ``clock_skew`` before pushing stops until the next connection."""
+    retry_delay: float = 5.0
+    """Seconds to wait after a 429 that came without ``Retry-After``."""
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.batch_size <= MAX_MUTATIONS_PER_PUSH:
+            raise ValueError(f"batch_size must be within 1..{MAX_MUTATIONS_PER_PUSH}")
+
+
+class SyncCore:
+    """The sans-I/O sync state machine. Not thread-safe: one runner drives it."""
+
+    def __init__(self, config: CoreConfig | None = None, rng: random.Random | None = None) -> None:
+        self._config = config or CoreConfig()
+        self._rng = rng or random.Random()
+        self._phase = Phase.IDLE
+        self._mode = Mode.CONTINUOUS
+        self._delays: Iterator[float] | None = None
+        self._emitted: StatusSnapshot | None = None
+        # replicated position and local queue
+        self._cursor = 0
+        self._epoch: str | None = None
+        self._counts = Counts()
+        self._counts_fresh = True
+        self._resetting = False
+        self._known_head = 0
+        # pull
+        self._pull_needed = False
+        self._pull_again = False
+        self._pull_in_flight = False
+        self._pull_since = 0
+        self._pull_stale = False
+        self._pull_waiting = False
+        # push
+        self._push_in_flight = False
+        self._push_waiting = False
+        self._push_blocked = False
+        self._skew_strikes = 0
+        self._echo_due = False
+        """A ``Mode.ONCE`` run pushed since its last pull: one more pull before it ends."""
+        # connection; requests remember the connection they were made on
+        self._link = 0
+        self._pull_link = self._push_link = 0
+        self._socket_open = False
+        self._need_measure = False
+        self._last_sent: tuple[int, int] | None = None
+        # reporting
+        self._last_sync: datetime | None = None
+        self._last_error: str | None = None
+        self._halted: Halt | None = None
+        self._outcome: Outcome | None = None
+
+    # ---- public surface ----------------------------------------------------------
+
+    @property
+    def phase(self) -> Phase:
+        return self._phase
+
+    @property
+    def cursor(self) -> int:
+        return self._cursor
+
+    @property
+    def status(self) -> StatusSnapshot:
+        """The status as of now (also emitted as ``EmitStatus`` whenever it changes)."""
+        if self._phase is Phase.CONNECTED:
+            state = EngineState.SYNCING if self._busy else EngineState.ONLINE
+        elif self._phase is Phase.ONCE:
+            state = EngineState.SYNCING
+        else:
+            state = EngineState.OFFLINE
+        return StatusSnapshot(
+            state=state,
+            pending=self._counts.pending,
+            rejected=self._counts.rejected,
+            conflicts=self._counts.conflicts,
+            cursor=self._cursor,
+            last_sync=self._last_sync,
+            lag=max(0, self._known_head - self._cursor),
+            last_error=self._last_error,
+            halted=self._halted,
+        )
+
+    def handle(self, event: Event) -> list[Action]:
+        """Take one event; return what to do, in order.
+
+        Raises:
+            EngineMisuse: ``Start`` while already started.
+        """
+        out: list[Action] = []
+        match event:
+            case Start():
+                self._on_start(event, out)
+            case Stop():
+                self._fire(Signal.STOP, out)
+            case LocalChange(counts=counts):
+                self._counts = counts
+                self._counts_fresh = True
+            case SocketOpened():
+                self._on_socket_opened(event, out)
+            case SocketClosed(reason=reason):
+                self._on_socket_closed(reason, out)
+            case FrameReceived(frame=frame):
+                self._on_frame(frame, out)
+            case PushSucceeded():
+                self._on_pushed(event, out)
+            case PushFailed(failure=failure, detail=detail, retry_after=retry_after):
+                self._push_in_flight = False
+                if self._push_link == self._link:  # not a late answer from an earlier connection
+                    self._on_failure(failure, detail, out, retry=(Timer.RETRY_PUSH, retry_after))
+            case OutboxEmpty():
+                self._push_in_flight = False
+                self._counts = Counts(0, self._counts.rejected, self._counts.conflicts)
+            case PullSucceeded():
+                self._on_pulled(event, out)
+            case PullFailed(failure=failure, detail=detail, retry_after=retry_after):
+                self._pull_in_flight = False
+                self._pull_stale = False
+                self._pull_needed = True
+                if self._pull_link == self._link:
+                    self._on_failure(failure, detail, out, retry=(Timer.RETRY_PULL, retry_after))
+            case TimerFired(timer=timer):
+                self._on_timer(timer, out)
+            case _:
+                assert_never(event)
+        self._schedule(out)
+        status = self.status
+        if status != self._emitted:
+            self._emitted = status
+            out.append(EmitStatus(status))
+        return out
+
+    # ---- phase -------------------------------------------------------------------
+
+    def _fire(self, signal: Signal, out: list[Action]) -> bool:
+        """Move the phase by ``signal`` if the table allows it; True when it moved."""
+        target = TRANSITIONS[self._phase].get(signal)
+        if target is None:
+            return False
+        if self._socket_open and target is not Phase.CONNECTED:
+            out.append(CloseSocket())
+            self._socket_open = False
+        if self._phase in WORKING_PHASES:
+            self._pull_needed = self._pull_again = False
+        self._phase = target
+        match target:
+            case Phase.CONNECTING:
+                out.append(OpenSocket())
+                self._socket_open = True
+                self._link += 1
+            case Phase.WAITING:
+                if self._delays is None:
+                    self._delays = backoff(self._config.backoff, self._rng)
+                out.append(StartTimer(Timer.RECONNECT, next(self._delays)))
+            case Phase.IDLE:
+                self._pull_in_flight = self._push_in_flight = False
+                self._pull_waiting = self._push_waiting = False
+            case Phase.CONNECTED | Phase.HALTED | Phase.ONCE:
+                pass
+            case _:
+                assert_never(target)
+        return True
+
+    def _on_start(self, event: Start, out: list[Action]) -> None:
+        if self._phase is not Phase.IDLE:
+            raise EngineMisuse(f"Start while {self._phase.value}")
+        self._mode = event.mode
+        self._cursor = event.cursor
+        self._epoch = event.epoch
+        self._counts = event.counts
+        self._counts_fresh = True
+        self._resetting = event.epoch_reset
+        self._known_head = event.cursor
+        self._halted = self._outcome = None
+        self._push_blocked = self._echo_due = False
+        self._skew_strikes = 0
+        self._delays = None
+        if event.mode is Mode.ONCE:
+            self._need_measure = True
+            self._pull_needed = True
+            self._fire(Signal.START_ONCE, out)
+        else:
+            self._fire(Signal.START, out)
+
+    def _on_socket_opened(self, event: SocketOpened, out: list[Action]) -> None:
+        if not self._fire(Signal.OPENED, out):
+            return
+        self._push_blocked = False
+        self._skew_strikes = 0
+        self._last_sent = None
+        self._need_measure = True
+        self._measure(event.timing, event.hello.server_hlc, out)
+        self._on_hello(event.hello, out)
+
+    def _on_socket_closed(self, reason: Failure, out: list[Action]) -> None:
+        if self._phase not in SOCKET_PHASES:
+            return
+        self._socket_open = False
+        self._on_failure(reason, "", out, retry=None)
+
+    def _on_failure(
+        self, failure: Failure, detail: str, out: list[Action], retry: tuple[Timer, float | None] | None
+    ) -> None:
+        """React to a request or the socket failing; ``retry`` names the timer for a 429."""
+        self._last_error = describe(failure, detail)
+        if self._mode is Mode.ONCE and self._outcome is None and failure is not Failure.RATE_LIMITED:
+            self._outcome = OUTCOME_OF_FAILURE[failure]
+        match failure:
+            case Failure.UNAUTHORIZED | Failure.UPDATE_REQUIRED:
+                self._halted = Halt.REVOKED if failure is Failure.UNAUTHORIZED else Halt.UPDATE_REQUIRED
+                self._fire(Signal.HALT, out)
+            case Failure.RATE_LIMITED if retry is not None:
+                timer, delay = retry
+                if timer is Timer.RETRY_PUSH:
+                    self._push_waiting = True
+                else:
+                    self._pull_waiting = True
+                out.append(StartTimer(timer, self._config.retry_delay if delay is None else delay))
+            case Failure.REFUSED if retry is not None and retry[0] is Timer.RETRY_PUSH:
+                # The same batch would be refused again: stop pushing until the next
+                # connection rather than hammer; pulling goes on.
+                self._push_blocked = True
+            case _:
+                self._fire(Signal.LOST, out)
+
+    def _on_timer(self, timer: Timer, out: list[Action]) -> None:
+        match timer:
+            case Timer.RECONNECT:
+                self._fire(Signal.RETRY, out)
+            case Timer.RETRY_PUSH:
+                self._push_waiting = False
+            case Timer.RETRY_PULL:
+                self._pull_waiting = False
+            case _:
+                assert_never(timer)
+
+    # ---- pull and frames ---------------------------------------------------------
+
+    def _on_hello(self, hello: HelloFrame, out: list[Action]) -> None:
+        self._known_head = max(self._known_head, hello.head)
+        if not self._check_epoch(hello.epoch, out):  # a reset arranges its own pull from 0
+            self._want_pull()
+
+    def _on_frame(self, frame: Frame, out: list[Action]) -> None:
+        if self._phase is not Phase.CONNECTED:
+            return
+        match frame:
+            case ChangesFrame() if self._applies_in_order(frame):
+                out.append(ApplyChanges(tuple(frame.changes), frame.to, self._epoch))
+                self._cursor = frame.to
+                self._known_head = max(self._known_head, frame.to)
+            case ChangesFrame():
+                self._known_head = max(self._known_head, frame.to)
+                self._want_pull()
+            case HelloFrame():
+                self._on_hello(frame, out)
+            case ResyncFrame():
+                self._fire(Signal.RESYNC, out)
+            case UnknownFrame() | InvalidFrame():
+                self._want_pull()
+            case _:
+                assert_never(frame)
+
+    def _applies_in_order(self, frame: ChangesFrame) -> bool:
+        """A frame is applied directly only when it continues exactly from our cursor."""
+        return (
+            frame.from_ == self._cursor
+            and frame.to > frame.from_
+            and not (self._pulling or self._resetting or self._outbox_first)
+        )
+
+    def _want_pull(self) -> None:
+        if self._pull_in_flight:
+            self._pull_again = True
+        else:
+            self._pull_needed = True
+
+    def _check_epoch(self, epoch: str, out: list[Action]) -> bool:
+        """Start over from 0 when the server's history is not the one our cursor belongs to."""
+        if epoch == self._epoch:
+            return False
+        out.append(ResetEpoch(epoch))
+        self._epoch = epoch
+        self._cursor = self._known_head = 0
+        self._resetting = True
+        self._pull_stale = self._pull_in_flight
+        self._pull_again = False
+        self._pull_needed = not self._pull_in_flight
+        return True
+
+    def _on_pulled(self, event: PullSucceeded, out: list[Action]) -> None:
+        if not self._pull_in_flight:
+            return
+        self._pull_in_flight = False
+        response = event.response
+        if self._pull_stale:  # asked before an epoch reset: its cursor means nothing now
+            self._pull_stale = False
+            self._pull_needed = True
+            return
+        if self._check_epoch(response.epoch, out):
+            return
+        self._measure(event.timing, response.server_hlc, out)
+        if response.has_more and response.cursor <= self._pull_since:
+            self._on_failure(Failure.PROTOCOL, "a pull page with more to come did not advance", out, None)
+            return
+        before = self._cursor
+        self._cursor = max(before, response.cursor)  # never backwards, whatever the server says
+        self._known_head = max(self._known_head, self._cursor)
+        more = response.has_more or self._pull_again
+        self._pull_again = False
+        if more:
+            self._pull_needed = True
+            self._start_pull(out)  # fetch the next page while the runner applies this one
+        if response.changes or self._cursor != before:
+            out.append(ApplyChanges(tuple(response.changes), self._cursor, self._epoch))
+        if not more:
+            self._caught_up(event.timing, out)
+
+    def _caught_up(self, timing: Timing, out: list[Action]) -> None:
+        self._last_sync = datetime.fromtimestamp(timing.received_ms / 1000, UTC)
+        self._known_head = self._cursor
+        self._delays = None  # a good connection: the next outage starts its backoff afresh
+        if not self._push_blocked:
+            self._last_error = None
+        if self._resetting:
+            self._resetting = False
+            out.append(FinishEpochReset())
+            self._counts_fresh = False
+
+    def _start_pull(self, out: list[Action]) -> None:
+        if (
+            self._phase in WORKING_PHASES
+            and self._pull_needed
+            and not (self._pull_in_flight or self._pull_waiting or self._outbox_first)
+        ):
+            out.append(Pull(self._cursor))
+            self._echo_due = False  # this pull will see every push answered so far
+            self._pull_since = self._cursor
+            self._pull_in_flight = True
+            self._pull_link = self._link
+            self._pull_needed = False
+
+    # ---- push and clock ----------------------------------------------------------
+
+    def _on_pushed(self, event: PushSucceeded, out: list[Action]) -> None:
+        self._push_in_flight = False
+        self._echo_due = self._mode is Mode.ONCE
+        out.append(RecordPushResults(event.results, event.server_hlc))
+        self._counts_fresh = False
+        if not any(_is_clock_skew(r) for r in event.results):
+            self._skew_strikes = 0
+            self._measure(event.timing, event.server_hlc, out)
+            return
+        # Our clock runs ahead of the server's: measure again from this very answer,
+        # re-stamp what is queued, and push again (a few times at most).
+        self._skew_strikes += 1
+        offset = _offset(event.timing, event.server_hlc)
+        if self._skew_strikes > self._config.max_restamps or offset is None:
+            self._push_blocked = True
+            self._last_error = (
+                "the server keeps refusing our clock (clock_skew): check this PC's date and time"
+            )
+            if self._mode is Mode.ONCE and self._outcome is None:
+                self._outcome = Outcome.FAILED
+            return
+        self._need_measure = False
+        out.append(RestampPending(offset, event.server_hlc))
+
+    def _measure(self, timing: Timing, server_hlc: str, out: list[Action]) -> None:
+        """Emit the clock offset from a timed answer when one is due."""
+        if not self._need_measure:
+            return
+        offset = _offset(timing, server_hlc)
+        if offset is not None:  # else measure on the next answer
+            self._need_measure = False
+            out.append(SetClockOffset(offset, server_hlc))
+
+    def _may_push(self) -> bool:
+        return (
+            self._counts.pending > 0
+            and self._counts_fresh
+            and not (self._push_in_flight or self._push_waiting or self._push_blocked or self._resetting)
+        )
+
+    # ---- scheduling --------------------------------------------------------------
+
+    @property
+    def _outbox_first(self) -> bool:
+        """Changes from the server wait while the outbox drains: it is the only data that
+        exists nowhere else, and applying our own writes' echoes meanwhile would slow it."""
+        return self._push_in_flight or (
+            self._counts.pending > 0 and not (self._push_blocked or self._push_waiting or self._resetting)
+        )
+
+    @property
+    def _pulling(self) -> bool:
+        return self._pull_in_flight or self._pull_needed or self._pull_waiting
+
+    @property
+    def _busy(self) -> bool:
+        return (
+            self._pulling
+            or self._push_in_flight
+            or self._resetting
+            or (self._counts.pending > 0 and not self._push_blocked)
+        )
+
+    @property
+    def _settled(self) -> bool:
+        """Nothing left to do: caught up, and the outbox empty or blocked."""
+        return (
+            self._counts_fresh
+            and not (self._pulling or self._push_in_flight or self._push_waiting or self._resetting)
+            and (self._counts.pending == 0 or self._push_blocked)
+        )
+
+    def _schedule(self, out: list[Action]) -> None:
+        """Start the work the flags call for; end a ``Mode.ONCE`` run when nothing is left."""
+        if self._phase not in WORKING_PHASES:
+            return
+        if self._outcome is not None:  # a ONCE run failed: let answers in flight land, then end
+            if not (self._pull_in_flight or self._push_in_flight):
+                self._finish(self._outcome, out)
+            return
+        self._start_pull(out)
+        if self._may_push():
+            out.append(PushBatch(self._config.batch_size))
+            self._push_in_flight = True
+            self._push_link = self._link
+        position = (self._cursor, self._counts.pending)
+        if (
+            self._phase is Phase.CONNECTED
+            and self._counts_fresh
+            and not self._pull_in_flight
+            and position != self._last_sent
+        ):
+            out.append(SendStatus(*position))
+            self._last_sent = position
+        if self._phase is Phase.ONCE and self._settled:
+            if self._echo_due:  # end caught up with what we pushed, too
+                self._pull_needed = True
+                self._start_pull(out)
+            else:
+                self._finish(Outcome.FAILED if self._push_blocked else Outcome.SYNCED, out)
+
+    def _finish(self, outcome: Outcome, out: list[Action]) -> None:
+        self._fire(Signal.DONE, out)
+        out.append(Finish(outcome))
+
+
+def _offset(timing: Timing, server_hlc: str) -> int | None:
+    """The clock offset an answer shows, or None when it cannot tell (a clock jump, a bad stamp)."""
+    try:
+        return measure_offset(timing.sent_ms, timing.received_ms, server_hlc)
+    except (ProtocolError, ValueError):
+        return None
+
+
+def _is_clock_skew(result: MutationResult) -> bool:
+    """A refusal that is about our clock, not the write: re-stamp and send it again."""
+    return result.error is not None and result.error.code == ErrorCode.CLOCK_SKEW

@@ -1,0 +1,221 @@
+"""Everything that can happen to the sync engine: the closed set of inputs of its core.
+
+The runner turns what it sees (a socket opened, an HTTP answer, a timer, a write in
+the cache) into one of these frozen values and feeds it to ``SyncCore.handle``. Wire
+input that is not a frame this version knows stays an explicit value
+(``UnknownFrame``, ``InvalidFrame``) so the core can answer it, never a crash and
+never a silent drop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum, StrEnum
+
+from protocol.messages import ChangesFrame, HelloFrame, MutationResult, PullResponse, ResyncFrame
+
+__all__ = [
+    "Counts",
+    "Event",
+    "Failure",
+    "Frame",
+    "FrameReceived",
+    "InvalidFrame",
+    "LocalChange",
+    "Mode",
+    "OutboxEmpty",
+    "PullFailed",
+    "PullSucceeded",
+    "PushFailed",
+    "PushSucceeded",
+    "SocketClosed",
+    "SocketOpened",
+    "Start",
+    "Stop",
+    "Timer",
+    "TimerFired",
+    "Timing",
+]
+
+
+class Mode(Enum):
+    """How long the engine runs."""
+
+    CONTINUOUS = "continuous"
+    """Keep a socket open and stay in sync until stopped (the app, ``branchsync run``)."""
+    ONCE = "once"
+    """Push everything, pull until caught up, then finish (``branchsync sync --once``)."""
+
+
+class Failure(StrEnum):
+    """Why a request or the socket did not work, as far as the engine must know.
+
+    The adapters sort transport errors into these once, at the boundary.
+    """
+
+    NETWORK = "network"
+    """No answer: refused, reset, timed out, socket closed, DNS."""
+    SERVER = "server"
+    """The server (or a proxy) answered 5xx: it is there but not well."""
+    UNAUTHORIZED = "unauthorized"
+    """401: the device token is unknown or revoked; enrol again."""
+    UPDATE_REQUIRED = "update_required"
+    """426: the server no longer speaks this app's protocol version."""
+    RATE_LIMITED = "rate_limited"
+    """429: retry after the delay the server gave."""
+    REFUSED = "refused"
+    """Another 4xx: the server will refuse the same request again."""
+    PROTOCOL = "protocol"
+    """An answer that breaks the wire contract (the peer misbehaved)."""
+
+
+class Timer(StrEnum):
+    """The engine's named timers; starting one replaces a pending one of the same name."""
+
+    RECONNECT = "reconnect"
+    RETRY_PUSH = "retry_push"
+    RETRY_PULL = "retry_pull"
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """The cache's queue sizes: what the status shows and what decides a push."""
+
+    pending: int = 0
+    rejected: int = 0
+    conflicts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """Local wall-clock readings (ms) around a request, for the NTP-style clock offset."""
+
+    sent_ms: int
+    received_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownFrame:
+    """A well-formed JSON object whose ``type`` this version does not know."""
+
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidFrame:
+    """Text that is not a frame at all (not JSON, wrong shape); ``reason`` says what."""
+
+    reason: str
+
+
+Frame = HelloFrame | ChangesFrame | ResyncFrame | UnknownFrame | InvalidFrame
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """Begin syncing from the state the cache holds."""
+
+    mode: Mode
+    cursor: int
+    epoch: str | None
+    counts: Counts
+    epoch_reset: bool = False
+    """A pull from 0 after an epoch change was interrupted: finish it first."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """Close everything and go idle (shutdown, or ``sync --once`` out of time)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LocalChange:
+    """The cache's counts, read after a write (ours or another process's)."""
+
+    counts: Counts
+
+
+@dataclass(frozen=True, slots=True)
+class SocketOpened:
+    """The socket is up and the server's ``hello`` arrived."""
+
+    hello: HelloFrame
+    timing: Timing
+    """From the start of the connection attempt to the ``hello``."""
+
+
+@dataclass(frozen=True, slots=True)
+class SocketClosed:
+    """The socket failed to open or went down (not after a ``CloseSocket``)."""
+
+    reason: Failure
+
+
+@dataclass(frozen=True, slots=True)
+class FrameReceived:
+    """One frame on the open socket, after the ``hello``."""
+
+    frame: Frame
+
+
+@dataclass(frozen=True, slots=True)
+class PushSucceeded:
+    """The server answered a ``PushBatch``: one result per mutation sent."""
+
+    results: tuple[MutationResult, ...]
+    server_hlc: str
+    timing: Timing
+
+
+@dataclass(frozen=True, slots=True)
+class PushFailed:
+    """A ``PushBatch`` got no usable answer; the batch stays queued."""
+
+    failure: Failure
+    detail: str = ""
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEmpty:
+    """A ``PushBatch`` found nothing to send (coalesced or sent by another process)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PullSucceeded:
+    """One page of changes after the ``since`` of the last ``Pull``."""
+
+    response: PullResponse
+    timing: Timing
+
+
+@dataclass(frozen=True, slots=True)
+class PullFailed:
+    """A ``Pull`` got no usable answer."""
+
+    failure: Failure
+    detail: str = ""
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired:
+    """A timer started by ``StartTimer`` ran out."""
+
+    timer: Timer
+
+
+Event = (
+    Start
+    | Stop
+    | LocalChange
+    | SocketOpened
+    | SocketClosed
+    | FrameReceived
+    | PushSucceeded
+    | PushFailed
+    | OutboxEmpty
+    | PullSucceeded
+    | PullFailed
+    | TimerFired
+)

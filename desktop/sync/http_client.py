@@ -1,0 +1,131 @@
+"""The engine's HTTP side (httpx): enrol, push, pull; every error translated here, once.
+
+Each request carries ``Branchsync-Protocol: 1`` and, once enrolled, the device's
+bearer token. Answers are parsed with the shared wire models; anything that does not
+fit them is a ``BadAnswer``, never a half-read value. Push and pull answers come
+with the local wall-clock readings around the request (``Timing``) so the core can
+measure the clock offset from them.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from desktop import __version__
+from desktop.sync.errors import BadAnswer, ServerUnreachable, error_for_status
+from desktop.sync.events import Timing
+from protocol.errors import InvalidTimestamp
+from protocol.hlc import parse, system_wall_ms
+from protocol.messages import EnrollRequest, EnrollResponse, PullResponse, PushResponse
+from protocol.version import DEFAULT_PULL_LIMIT, PROTOCOL_HEADER, PROTOCOL_VERSION
+
+__all__ = ["DEFAULT_TIMEOUT", "SyncHttpClient", "base_headers"]
+
+DEFAULT_TIMEOUT = 30.0
+"""Seconds a request may take before the server counts as unreachable."""
+
+_Answer = TypeVar("_Answer", bound=BaseModel)
+
+
+def base_headers(token: str | None = None) -> dict[str, str]:
+    """The headers every request and the socket carry."""
+    headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION), "User-Agent": f"branchsync/{__version__}"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    return headers
+
+
+class SyncHttpClient:
+    """One connection pool to one server, for one device.
+
+    Args:
+        server_url: the server's base URL (``https://sync.example.com``).
+        token: the device token (None before enrolment).
+        verify: the TLS context (``desktop.config.client_ssl_context``) or a bool.
+        timeout: seconds per request.
+        wall_ms: the local wall clock, the same one the cache stamps with.
+        transport: an httpx transport to use instead of the network one.
+    """
+
+    def __init__(
+        self,
+        server_url: str,
+        token: str | None = None,
+        *,
+        verify: ssl.SSLContext | bool = True,
+        timeout: float = DEFAULT_TIMEOUT,
+        wall_ms: Callable[[], int] = system_wall_ms,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._wall_ms = wall_ms
+        self._client = httpx.AsyncClient(
+            base_url=server_url.rstrip("/"),
+            headers=base_headers(token),
+            timeout=timeout,
+            verify=verify,
+            transport=transport,
+        )
+
+    async def __aenter__(self) -> SyncHttpClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def enroll(self, code: str, device_name: str) -> tuple[EnrollResponse, Timing]:
+        """Trade an enrolment code for a device id and token.
+
+        Raises:
+            EnrollmentRefused: the code is unknown, used or expired.
+            TransportError: any other failure (see ``desktop.sync.errors``).
+        """
+        body = EnrollRequest(code=code, device_name=device_name, app_version=__version__)
+        return await self._request(
+            "POST", "/api/v1/enroll", EnrollResponse, json=body.model_dump(exclude_none=True)
+        )
+
+    async def push(self, mutations: Sequence[Mapping[str, Any]]) -> tuple[PushResponse, Timing]:
+        """Send one batch of mutations (wire dicts, in outbox order)."""
+        return await self._request(
+            "POST", "/api/v1/sync/push", PushResponse, json={"mutations": list(mutations)}
+        )
+
+    async def pull(self, since: int, limit: int = DEFAULT_PULL_LIMIT) -> tuple[PullResponse, Timing]:
+        """The changes after ``since`` (at most ``limit``)."""
+        return await self._request(
+            "GET", "/api/v1/sync/pull", PullResponse, params={"since": since, "limit": limit}
+        )
+
+    async def _request(
+        self, method: str, path: str, model: type[_Answer], **kwargs: Any
+    ) -> tuple[_Answer, Timing]:
+        sent = self._wall_ms()
+        try:
+            answer = await self._client.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise ServerUnreachable(_reason(exc, self._client.base_url)) from exc
+        timing = Timing(sent, self._wall_ms())
+        if not answer.is_success:
+            raise error_for_status(answer.status_code, answer.content, answer.headers.get("Retry-After"))
+        try:
+            parsed = model.model_validate_json(answer.content)
+            parse(getattr(parsed, "server_hlc", ""))
+        except (ValidationError, InvalidTimestamp) as exc:
+            raise BadAnswer(f"{method} {path}: the server's answer does not follow protocol v1") from exc
+        return parsed, timing
+
+
+def _reason(exc: httpx.TransportError, base_url: httpx.URL) -> str:
+    """One line saying why the server could not be reached."""
+    detail = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        detail = "no answer in time"
+    return f"cannot reach the server at {base_url}: {detail}"

@@ -1,0 +1,96 @@
+"""The engine against a real server: pushes, live frames, another process's writes, status."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from desktop.sync.actions import Outcome
+from desktop.sync.status import EngineState
+from tests.support.desktop_engine import Installation, wait_until
+from tests.support.server_rows import server_rows
+
+
+def test_an_edit_on_one_branch_reaches_the_other_live(north: Installation, south: Installation) -> None:
+    north.start()
+    south.start()
+    north.wait_online()
+    south.wait_online()
+    row_id = north.cache.create("clients", {"name": "Ada Lovelace", "phone": "+44 20 7946 0000"})
+    wait_until(lambda: south.cache.get("clients", row_id) is not None, 10, "the row on South")
+    south.cache.update("clients", row_id, {"email": "ada@example.com"})
+    wait_until(
+        lambda: (
+            (r := north.cache.get("clients", row_id)) is not None
+            and r.fields.get("email") == "ada@example.com"
+        ),
+        10,
+        "South's edit on North",
+    )
+    north.wait_synced(cursor=2)  # each ends with both changes applied, its own included
+    south.wait_synced(cursor=2)
+
+
+def test_a_once_run_pushes_everything_and_ends_caught_up(
+    north: Installation, south: Installation, database_url: str
+) -> None:
+    with north.cache.batch() as writer:
+        for n in range(1200):
+            writer.create("clients", {"name": f"client {n}"})
+    assert north.sync_once() is Outcome.SYNCED
+    assert north.cache.counts().pending == 0
+    assert len(server_rows(database_url)) == 1200
+    assert north.cache.state().cursor == 1200  # it pulled its own writes back too
+    assert south.sync_once() is Outcome.SYNCED
+    assert south.cache.count("clients") == 1200
+
+
+def test_a_write_by_another_process_is_pushed_within_a_second(
+    north: Installation, tmp_path: Path, database_url: str
+) -> None:
+    north.start()
+    north.wait_online()
+    sheet = tmp_path / "clients.csv"
+    with sheet.open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["name", "email"])
+        writer.writerow(["Grace Hopper", "grace@example.com"])
+    imported = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "desktop.cli",
+            "--data-dir",
+            str(north.data_dir),
+            "import",
+            "clients",
+            str(sheet),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    done = time.monotonic()
+    assert imported.returncode == 0, imported.stderr
+    wait_until(lambda: len(server_rows(database_url)) == 1, 1.0, "the imported row on the server")
+    assert time.monotonic() - done < 1.0
+    (row,) = server_rows(database_url).values()
+    assert row["email"] == "grace@example.com"
+
+
+def test_status_is_reported_and_persisted_for_the_command_line(north: Installation) -> None:
+    north.start()
+    north.wait_online()
+    state = north.cache.state()
+    assert state.online is True and state.last_sync is not None
+    north.cache.create("clients", {"name": "Alan Turing"})
+    north.wait_synced()
+    seen = [s.state for s in north.statuses]
+    assert EngineState.SYNCING in seen and seen[-1] is EngineState.ONLINE
+    assert any(s.pending == 1 for s in north.statuses)
+    north.stop()
+    assert north.cache.state().online is False

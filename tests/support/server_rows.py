@@ -1,0 +1,29 @@
+"""Reading the server's PostgreSQL directly, to check what really arrived there."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+
+__all__ = ["server_count", "server_rows"]
+
+
+async def _fetch(database_url: str, query: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return list(await conn.fetch(query))
+    finally:
+        await conn.close()
+
+
+def server_rows(database_url: str, collection: str = "clients") -> dict[str, dict[str, Any]]:
+    """Row id -> the server's live row (deleted rows left out); ``collection`` is trusted."""
+    rows = asyncio.run(_fetch(database_url, f"SELECT * FROM {collection} WHERE NOT deleted"))
+    return {str(row["id"]): dict(row) for row in rows}
+
+
+def server_count(database_url: str, table: str) -> int:
+    """How many rows ``table`` holds on the server; ``table`` is trusted."""
+    return int(asyncio.run(_fetch(database_url, f"SELECT count(*) AS n FROM {table}"))[0]["n"])

@@ -1,0 +1,117 @@
+"""The adapters' pure parts: error translation, frame parsing, URLs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from desktop.sync.enrollment import normalise_server_url
+from desktop.sync.errors import (
+    EnrollmentRefused,
+    RateLimited,
+    Refused,
+    ServerFailed,
+    Unauthorized,
+    UpdateRequired,
+    error_for_status,
+)
+from desktop.sync.events import Failure, InvalidFrame, UnknownFrame
+from desktop.sync.frames import parse_frame, status_text
+from desktop.sync.ws_client import socket_url
+from protocol.messages import ChangesFrame, HelloFrame, ResyncFrame
+
+
+def _body(code: str, message: str = "why") -> bytes:
+    return json.dumps({"error": {"code": code, "message": message}}).encode()
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "kind", "failure"),
+    [
+        (401, _body("unauthorized"), Unauthorized, Failure.UNAUTHORIZED),
+        (426, _body("update_required"), UpdateRequired, Failure.UPDATE_REQUIRED),
+        (429, _body("rate_limited"), RateLimited, Failure.RATE_LIMITED),
+        (403, _body("enroll_code_used"), EnrollmentRefused, Failure.REFUSED),
+        (413, _body("too_large"), Refused, Failure.REFUSED),
+        (422, _body("invalid_body"), Refused, Failure.REFUSED),
+        (502, b"<html>Bad Gateway</html>", ServerFailed, Failure.SERVER),
+        (500, _body("internal"), ServerFailed, Failure.SERVER),
+    ],
+)
+def test_every_refusal_becomes_the_exception_and_failure_the_engine_acts_on(
+    status: int, body: bytes, kind: type[Exception], failure: Failure
+) -> None:
+    error = error_for_status(status, body, "2")
+    assert type(error) is kind
+    assert error.failure is failure
+
+
+def test_a_refusal_keeps_the_servers_code_and_words() -> None:
+    error = error_for_status(403, _body("enroll_code_expired", "ask IT for a new one"))
+    assert isinstance(error, EnrollmentRefused)
+    assert (error.status, error.code, str(error)) == (403, "enroll_code_expired", "ask IT for a new one")
+
+
+def test_a_proxys_answer_without_the_contract_body_still_says_something() -> None:
+    error = error_for_status(404, b"Not Found\n")
+    assert isinstance(error, Refused) and (error.code, str(error)) == ("http_404", "Not Found")
+    assert str(error_for_status(418, b"")) == "HTTP 418"
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"), [("3", 3.0), ("0.5", 0.5), (None, None), ("Wed, 21 Oct", None)]
+)
+def test_retry_after_is_read_in_seconds(header: str | None, seconds: float | None) -> None:
+    error = error_for_status(429, _body("rate_limited"), header)
+    assert isinstance(error, RateLimited) and error.retry_after == seconds
+
+
+def test_known_frames_parse_to_the_wire_models() -> None:
+    assert isinstance(parse_frame('{"type":"hello","server_hlc":"x","head":3,"epoch":"e"}'), HelloFrame)
+    assert isinstance(parse_frame('{"type":"resync"}'), ResyncFrame)
+    frame = parse_frame('{"type":"changes","from":3,"to":4,"changes":[],"extra":"ignored"}')
+    assert isinstance(frame, ChangesFrame) and (frame.from_, frame.to) == (3, 4)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"type":"gossip","x":1}', UnknownFrame("gossip")),
+        ("not json at all", InvalidFrame("not JSON")),
+        (b"\xff\xfe", InvalidFrame("not JSON")),
+        ("[1, 2]", InvalidFrame("Input should be an object")),
+    ],
+)
+def test_frames_this_version_cannot_use_become_explicit_values(text: str | bytes, expected: object) -> None:
+    assert parse_frame(text) == expected
+
+
+def test_a_known_frame_with_a_broken_shape_is_invalid_and_says_where() -> None:
+    frame = parse_frame('{"type":"changes","from":"three","to":4,"changes":[]}')
+    assert isinstance(frame, InvalidFrame) and "from" in frame.reason
+
+
+def test_the_status_frame_is_what_the_server_expects() -> None:
+    assert json.loads(status_text(12, 3)) == {"type": "status", "cursor": 12, "pending": 3}
+
+
+@pytest.mark.parametrize(
+    ("server", "socket"),
+    [
+        ("https://sync.example.com", "wss://sync.example.com/api/v1/sync/ws"),
+        ("http://127.0.0.1:8000/", "ws://127.0.0.1:8000/api/v1/sync/ws"),
+        ("https://example.com/branchsync", "wss://example.com/branchsync/api/v1/sync/ws"),
+    ],
+)
+def test_the_socket_url_follows_the_server_url(server: str, socket: str) -> None:
+    assert socket_url(server) == socket
+
+
+def test_a_server_url_is_checked_and_tidied() -> None:
+    assert normalise_server_url("  https://sync.example.com/ ") == "https://sync.example.com"
+    for bad in ("sync.example.com", "ftp://x", "https://"):
+        with pytest.raises(ValueError, match="server URL"):
+            normalise_server_url(bad)
+    with pytest.raises(ValueError, match="http"):
+        socket_url("sync.example.com")

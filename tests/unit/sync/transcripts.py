@@ -1,0 +1,392 @@
+"""Recorded event -> action transcripts of the sync core, one per rule of the sync contract.
+
+Each transcript starts from a new core (``wire.new_core()``: no jitter, reconnection
+delays 0, 1, 2, 4, 4 ...) and lists, per event, exactly the actions the core must
+return (status emissions aside; ``test_core`` checks those). Read one as a story:
+``>`` is what happened, the list is what the engine did about it.
+"""
+
+from __future__ import annotations
+
+from desktop.sync.actions import (
+    ApplyChanges,
+    CloseSocket,
+    Finish,
+    FinishEpochReset,
+    OpenSocket,
+    Outcome,
+    Pull,
+    PushBatch,
+    RecordPushResults,
+    ResetEpoch,
+    RestampPending,
+    SendStatus,
+    SetClockOffset,
+    StartTimer,
+)
+from desktop.sync.events import (
+    Failure,
+    FrameReceived,
+    InvalidFrame,
+    LocalChange,
+    Mode,
+    OutboxEmpty,
+    PullFailed,
+    PullSucceeded,
+    PushFailed,
+    PushSucceeded,
+    SocketClosed,
+    SocketOpened,
+    Stop,
+    Timer,
+    TimerFired,
+    Timing,
+    UnknownFrame,
+)
+from protocol.messages import MutationResult, ResyncFrame
+from tests.unit.sync.wire import (
+    EPOCH,
+    OFFSET,
+    TIMING,
+    Step,
+    change,
+    changes_frame,
+    counts,
+    hello,
+    hlc,
+    page,
+    result,
+    start,
+)
+
+__all__ = ["TRANSCRIPTS"]
+
+SKEW = "clock_skew"
+BATCH = PushBatch(500)
+MEASURED = SetClockOffset(OFFSET, hlc())
+
+
+def applied(seqs: list[int], cursor: int, epoch: str = EPOCH) -> ApplyChanges:
+    return ApplyChanges(tuple(change(s) for s in seqs), cursor, epoch)
+
+
+def _results(first: int, count: int) -> tuple[MutationResult, ...]:
+    return tuple(result(n) for n in range(first, first + count))
+
+
+def _pushed(first: int, count: int) -> PushSucceeded:
+    return PushSucceeded(_results(first, count), hlc(), TIMING)
+
+
+def _recorded(first: int, count: int) -> RecordPushResults:
+    return RecordPushResults(_results(first, count), hlc())
+
+
+def _connected(cursor: int = 0, pending: int = 0) -> list[Step]:
+    """Start and connect. With nothing queued, catch up (nothing new on the server); with
+    ``pending`` queued, the outbox goes first: a batch is on its way, the pull waits."""
+    if pending:
+        return [
+            (start(cursor=cursor, pending=pending), [OpenSocket()]),
+            (SocketOpened(hello(head=cursor), TIMING), [MEASURED, BATCH, SendStatus(cursor, pending)]),
+        ]
+    return [
+        (start(cursor=cursor), [OpenSocket()]),
+        (SocketOpened(hello(head=cursor), TIMING), [MEASURED, Pull(cursor)]),
+        (PullSucceeded(page([], cursor), TIMING), [SendStatus(cursor, 0)]),
+    ]
+
+
+CAUGHT_UP = PullSucceeded(page([], 0), TIMING)
+
+
+SKEWED = PushSucceeded((result(1, "rejected", SKEW),), hlc(), TIMING)
+SKEW_RECORDED = RecordPushResults(SKEWED.results, hlc())
+
+TRANSCRIPTS: dict[str, list[Step]] = {
+    # ---- pull ----------------------------------------------------------------------
+    "connect, measure the clock, pull every page, report position": [
+        (start(), [OpenSocket()]),
+        (SocketOpened(hello(head=3), TIMING), [MEASURED, Pull(0)]),
+        # the next page is asked for before this one is applied, so both overlap
+        (
+            PullSucceeded(page([1, 2], 2, has_more=True), TIMING),
+            [Pull(2), applied([1, 2], 2)],
+        ),
+        (PullSucceeded(page([3], 3), TIMING), [applied([3], 3), SendStatus(3, 0)]),
+    ],
+    "a changes frame that continues from the cursor is applied and moves it": [
+        *_connected(cursor=3),
+        (FrameReceived(changes_frame(3, 5)), [applied([4, 5], 5), SendStatus(5, 0)]),
+        (FrameReceived(changes_frame(5, 6)), [applied([6], 6), SendStatus(6, 0)]),
+    ],
+    "a frame after a gap leads to a pull, not to applying it": [
+        *_connected(cursor=3),
+        (FrameReceived(changes_frame(4, 6)), [Pull(3)]),
+        (
+            PullSucceeded(page([4, 5, 6], 6), TIMING),
+            [applied([4, 5, 6], 6), SendStatus(6, 0)],
+        ),
+    ],
+    "an old (out of order) frame leads to a pull": [
+        *_connected(cursor=3),
+        (FrameReceived(changes_frame(1, 2)), [Pull(3)]),
+        (PullSucceeded(page([], 3), TIMING), []),
+    ],
+    "garbage and unknown frames lead to a pull, never a crash": [
+        *_connected(cursor=3),
+        (FrameReceived(InvalidFrame("not JSON")), [Pull(3)]),
+        (FrameReceived(UnknownFrame("gossip")), []),  # a pull is already on its way: ask again after it
+        (PullSucceeded(page([], 3), TIMING), [Pull(3)]),
+        (PullSucceeded(page([], 3), TIMING), []),
+    ],
+    "frames during a pull are not applied; the pull goes on until it covers them": [
+        (start(), [OpenSocket()]),
+        (SocketOpened(hello(head=2), TIMING), [MEASURED, Pull(0)]),
+        (FrameReceived(changes_frame(0, 3)), []),
+        (PullSucceeded(page([1, 2], 2), TIMING), [Pull(2), applied([1, 2], 2)]),
+        (PullSucceeded(page([3], 3), TIMING), [applied([3], 3), SendStatus(3, 0)]),
+    ],
+    "resync: close, reconnect and pull": [
+        *_connected(cursor=3),
+        (FrameReceived(ResyncFrame(type="resync")), [CloseSocket(), OpenSocket()]),
+        (SocketOpened(hello(head=9), TIMING), [MEASURED, Pull(3)]),
+        (PullSucceeded(page([9], 9), TIMING), [applied([9], 9), SendStatus(9, 0)]),
+    ],
+    "a page that says there is more but does not advance is a broken server: back off": [
+        (start(), [OpenSocket()]),
+        (SocketOpened(hello(head=3), TIMING), [MEASURED, Pull(0)]),
+        (
+            PullSucceeded(page([], 0, has_more=True), TIMING),
+            [CloseSocket(), StartTimer(Timer.RECONNECT, 0.0)],
+        ),
+    ],
+    # ---- push ----------------------------------------------------------------------
+    "the outbox goes up in batches of 500, again while anything is pending": [
+        *_connected(pending=1200),
+        (_pushed(0, 500), [_recorded(0, 500)]),
+        (LocalChange(counts(700)), [BATCH, SendStatus(0, 700)]),
+        (_pushed(500, 500), [_recorded(500, 500)]),
+        (LocalChange(counts(200)), [BATCH, SendStatus(0, 200)]),
+        (_pushed(1000, 200), [_recorded(1000, 200)]),
+        (LocalChange(counts(0)), [Pull(0)]),  # the outbox is empty: now the server's changes
+        (CAUGHT_UP, [SendStatus(0, 0)]),
+    ],
+    "a local write while online is pushed at once": [
+        *_connected(),
+        (LocalChange(counts(1)), [BATCH, SendStatus(0, 1)]),
+        (LocalChange(counts(2)), [SendStatus(0, 2)]),  # one push at a time
+        (_pushed(0, 2), [_recorded(0, 2)]),
+        (LocalChange(counts(0)), [SendStatus(0, 0)]),
+    ],
+    "a rejected mutation is recorded like any answer and the queue flows on": [
+        *_connected(pending=3),
+        (
+            PushSucceeded(
+                (result(1), result(2, "rejected", "invalid_email"), result(3, "duplicate")), hlc(), TIMING
+            ),
+            [
+                RecordPushResults(
+                    (result(1), result(2, "rejected", "invalid_email"), result(3, "duplicate")), hlc()
+                )
+            ],
+        ),
+        (LocalChange(counts(0, rejected=1)), [Pull(0)]),
+        (CAUGHT_UP, [SendStatus(0, 0)]),
+    ],
+    "clock_skew: measure again from that answer, re-stamp, push again": [
+        *_connected(pending=2),
+        (
+            PushSucceeded((result(1), result(2, "rejected", SKEW)), hlc(1_050 + 9_000), TIMING),
+            [
+                RecordPushResults((result(1), result(2, "rejected", SKEW)), hlc(1_050 + 9_000)),
+                RestampPending(9_000, hlc(1_050 + 9_000)),
+            ],
+        ),
+        (LocalChange(counts(1)), [BATCH, SendStatus(0, 1)]),
+        (_pushed(2, 1), [_recorded(2, 1)]),
+        (LocalChange(counts(0)), [Pull(0)]),
+        (CAUGHT_UP, [SendStatus(0, 0)]),
+    ],
+    "clock_skew that never ends stops pushing instead of hammering": [
+        *_connected(pending=1),
+        (SKEWED, [SKEW_RECORDED, RestampPending(OFFSET, hlc())]),
+        (LocalChange(counts(1)), [BATCH]),
+        (SKEWED, [SKEW_RECORDED, RestampPending(OFFSET, hlc())]),
+        (LocalChange(counts(1)), [BATCH]),
+        (SKEWED, [SKEW_RECORDED, Pull(0)]),  # no push until the next connection; pulls go on
+        (LocalChange(counts(2)), []),
+        (CAUGHT_UP, [SendStatus(0, 2)]),
+    ],
+    "an outbox emptied behind our back is no push": [
+        *_connected(pending=1),
+        (OutboxEmpty(), [Pull(0)]),
+        (CAUGHT_UP, [SendStatus(0, 0)]),
+    ],
+    "429: wait as told, then push again": [
+        *_connected(pending=1),
+        (
+            PushFailed(Failure.RATE_LIMITED, "slow down", retry_after=2.0),
+            [StartTimer(Timer.RETRY_PUSH, 2.0), Pull(0)],  # while the outbox waits, changes come down
+        ),
+        (LocalChange(counts(3)), []),
+        (TimerFired(Timer.RETRY_PUSH), [BATCH]),
+        (CAUGHT_UP, [SendStatus(0, 3)]),
+    ],
+    "a push the server will always refuse stops pushing until the next connection; pulls go on": [
+        *_connected(pending=1),
+        (PushFailed(Failure.REFUSED, "invalid_body"), [Pull(0)]),
+        (CAUGHT_UP, []),
+        (FrameReceived(changes_frame(0, 1)), [applied([1], 1), SendStatus(1, 1)]),
+        (SocketClosed(Failure.NETWORK), [StartTimer(Timer.RECONNECT, 0.0)]),
+        (TimerFired(Timer.RECONNECT), [OpenSocket()]),
+        (SocketOpened(hello(head=1), TIMING), [MEASURED, BATCH, SendStatus(1, 1)]),
+    ],
+    # ---- connection ----------------------------------------------------------------
+    "reconnect with capped exponential backoff": [
+        (start(), [OpenSocket()]),
+        (SocketClosed(Failure.NETWORK), [StartTimer(Timer.RECONNECT, 0.0)]),
+        (TimerFired(Timer.RECONNECT), [OpenSocket()]),
+        (SocketClosed(Failure.NETWORK), [StartTimer(Timer.RECONNECT, 1.0)]),
+        (TimerFired(Timer.RECONNECT), [OpenSocket()]),
+        (SocketClosed(Failure.SERVER), [StartTimer(Timer.RECONNECT, 2.0)]),
+        (TimerFired(Timer.RECONNECT), [OpenSocket()]),
+        (SocketClosed(Failure.NETWORK), [StartTimer(Timer.RECONNECT, 4.0)]),
+        (TimerFired(Timer.RECONNECT), [OpenSocket()]),
+        (SocketClosed(Failure.PROTOCOL), [StartTimer(Timer.RECONNECT, 4.0)]),  # capped
+    ],
+    "backoff starts afresh only after a good connection (one that caught up)": [
+        (start(), [OpenSocket()]),
+        (SocketClosed(Failure.NETWORK), [StartTimer(Timer.RECONNECT, 0.0)]),
+        (TimerFired(Timer.RECONNECT), [OpenSocket()]),
+        (SocketOpened(hello(head=0), TIMING), [MEASURED, Pull(0)]),
+        (SocketClosed(Failure.NETWORK), [StartTimer(Timer.RECONNECT, 1.0)]),  # not caught up yet
+        (TimerFired(Timer.RECONNECT), [OpenSocket()]),
+        (PullFailed(Failure.NETWORK), []),  # the old pull's answer, late: nothing more to do
+        (SocketOpened(hello(head=0), TIMING), [MEASURED, Pull(0)]),
+        (PullSucceeded(page([], 0), TIMING), [SendStatus(0, 0)]),
+        (SocketClosed(Failure.NETWORK), [StartTimer(Timer.RECONNECT, 0.0)]),
+    ],
+    "a failed push means the link is gone: close and back off": [
+        *_connected(pending=1),
+        (PushFailed(Failure.NETWORK, "connection reset"), [CloseSocket(), StartTimer(Timer.RECONNECT, 0.0)]),
+        (LocalChange(counts(2)), []),  # offline: queued, not pushed
+        (TimerFired(Timer.RECONNECT), [OpenSocket()]),
+        (SocketOpened(hello(head=0), TIMING), [MEASURED, BATCH, SendStatus(0, 2)]),
+    ],
+    "a revoked token stops the engine; it does not hammer the server": [
+        *_connected(pending=1),
+        (PushFailed(Failure.UNAUTHORIZED, "unknown token"), [CloseSocket()]),
+        (TimerFired(Timer.RECONNECT), []),
+        (LocalChange(counts(2)), []),
+        (Stop(), []),
+    ],
+    "a revoked token at connection time halts as well": [
+        (start(), [OpenSocket()]),
+        (SocketClosed(Failure.UNAUTHORIZED), []),
+        (TimerFired(Timer.RECONNECT), []),
+    ],
+    "update required: offline, keep working locally": [
+        (start(), [OpenSocket()]),
+        (SocketClosed(Failure.UPDATE_REQUIRED), []),
+        (LocalChange(counts(5)), []),
+    ],
+    "stop closes the socket and goes idle": [
+        *_connected(),
+        (Stop(), [CloseSocket()]),
+        (FrameReceived(changes_frame(0, 1)), []),
+        (start(cursor=0), [OpenSocket()]),
+    ],
+    # ---- epoch ---------------------------------------------------------------------
+    "a new epoch in hello: reset, pull from 0, re-push local writes, then the outbox": [
+        (start(cursor=7, pending=3), [OpenSocket()]),
+        (SocketOpened(hello(head=2, epoch="epoch-2"), TIMING), [MEASURED, ResetEpoch("epoch-2"), Pull(0)]),
+        (
+            PullSucceeded(page([1, 2], 2, epoch="epoch-2"), TIMING),
+            [applied([1, 2], 2, "epoch-2"), FinishEpochReset()],
+        ),
+        (LocalChange(counts(5)), [BATCH, SendStatus(2, 5)]),
+    ],
+    "a new epoch in a pull answer: reset and pull from 0": [
+        *_connected(cursor=4),
+        (FrameReceived(changes_frame(5, 6)), [Pull(4)]),
+        (PullSucceeded(page([1], 1, epoch="epoch-2"), TIMING), [ResetEpoch("epoch-2"), Pull(0)]),
+        (
+            PullSucceeded(page([1], 1, epoch="epoch-2"), TIMING),
+            [applied([1], 1, "epoch-2"), FinishEpochReset()],
+        ),
+        (LocalChange(counts(0)), [SendStatus(1, 0)]),
+    ],
+    "an epoch reset cut short finishes after the restart": [
+        (start(cursor=4, pending=2, epoch_reset=True), [OpenSocket()]),
+        (SocketOpened(hello(head=6), TIMING), [MEASURED, Pull(4)]),
+        (
+            PullSucceeded(page([5, 6], 6), TIMING),
+            [applied([5, 6], 6), FinishEpochReset()],
+        ),
+        (LocalChange(counts(4)), [BATCH, SendStatus(6, 4)]),
+    ],
+    "a pull asked before an epoch reset is ignored when it lands": [
+        *_connected(cursor=4),
+        (FrameReceived(InvalidFrame("junk")), [Pull(4)]),
+        (FrameReceived(ResyncFrame(type="resync")), [CloseSocket(), OpenSocket()]),
+        (SocketOpened(hello(head=1, epoch="epoch-2"), TIMING), [MEASURED, ResetEpoch("epoch-2")]),
+        (PullSucceeded(page([5], 5, epoch="epoch-2"), TIMING), [Pull(0)]),
+        (
+            PullSucceeded(page([1], 1, epoch="epoch-2"), TIMING),
+            [applied([1], 1, "epoch-2"), FinishEpochReset()],
+        ),
+    ],
+    # ---- sync --once ---------------------------------------------------------------
+    "once: push everything, then pull until caught up, finish": [
+        (start(Mode.ONCE, pending=2), [BATCH]),
+        (_pushed(1, 2), [_recorded(1, 2), MEASURED]),
+        (LocalChange(counts(0)), [Pull(0)]),
+        (PullSucceeded(page([1], 1, has_more=True), TIMING), [Pull(1), applied([1], 1)]),
+        (PullSucceeded(page([2, 3], 3), TIMING), [applied([2, 3], 3), Finish(Outcome.SYNCED)]),
+        (TimerFired(Timer.RECONNECT), []),
+    ],
+    "once: a write made during the run is pushed, and pulled back before the end": [
+        (start(Mode.ONCE), [Pull(0)]),
+        (LocalChange(counts(1)), [BATCH]),
+        (PullSucceeded(page([1], 1), TIMING), [MEASURED, applied([1], 1)]),
+        (_pushed(5, 1), [_recorded(5, 1)]),
+        (LocalChange(counts(0)), [Pull(1)]),  # one more pull, to end caught up with our own write
+        (PullSucceeded(page([2], 2), TIMING), [applied([2], 2), Finish(Outcome.SYNCED)]),
+    ],
+    "once with nothing to do finishes after one pull": [
+        (start(Mode.ONCE, cursor=5), [Pull(5)]),
+        (
+            PullSucceeded(page([], 5), Timing(1_000, 1_000)),
+            [SetClockOffset(OFFSET + 50, hlc()), Finish(Outcome.SYNCED)],
+        ),
+    ],
+    "once against an unreachable server: report it": [
+        (start(Mode.ONCE, pending=3), [BATCH]),
+        (PushFailed(Failure.NETWORK, "connection refused"), [Finish(Outcome.UNREACHABLE)]),
+    ],
+    "once: a failure lets the other request land, then reports": [
+        (start(Mode.ONCE), [Pull(0)]),
+        (LocalChange(counts(1)), [BATCH]),
+        (PullFailed(Failure.NETWORK, "connection reset"), []),
+        (_pushed(1, 1), [_recorded(1, 1), MEASURED, Finish(Outcome.UNREACHABLE)]),
+    ],
+    "once with a revoked token": [
+        (start(Mode.ONCE), [Pull(0)]),
+        (PullFailed(Failure.UNAUTHORIZED), [Finish(Outcome.REVOKED)]),
+    ],
+    "once with a server that needs a newer app": [
+        (start(Mode.ONCE), [Pull(0)]),
+        (PullFailed(Failure.UPDATE_REQUIRED), [Finish(Outcome.UPDATE_REQUIRED)]),
+    ],
+    "once whose push is refused for good ends as failed": [
+        (start(Mode.ONCE, pending=1), [BATCH]),
+        (PushFailed(Failure.REFUSED, "invalid_body"), [Finish(Outcome.FAILED)]),
+    ],
+    "once waits out a 429 and carries on": [
+        (start(Mode.ONCE), [Pull(0)]),
+        (PullFailed(Failure.RATE_LIMITED, retry_after=None), [StartTimer(Timer.RETRY_PULL, 5.0)]),
+        (TimerFired(Timer.RETRY_PULL), [Pull(0)]),
+        (PullSucceeded(page([], 0), TIMING), [MEASURED, Finish(Outcome.SYNCED)]),
+    ],
+}
