@@ -38,14 +38,18 @@ class LiveServer:
 
 @contextmanager
 def live_server(
-    settings: Settings, startup_timeout: float = 30.0, *, app: FastAPI | None = None, port: int | None = None
+    settings: Settings, startup_timeout: float = 30.0, *, app: FastAPI | None = None, port: int | None = None,
+    tls: tuple[str, str] | None = None,
 ) -> Iterator[LiveServer]:
     """Run ``create_app(settings)`` (or ``app``, built from it) under uvicorn on a free loopback port
-    (or on ``port``: a server restarted where its clients expect it)."""
+    (or on ``port``: a server restarted where its clients expect it); over TLS with ``tls``
+    (certificate chain file, key file), then the URLs are ``https``/``wss``."""
     port = port or free_port()
+    certfile, keyfile = tls or (None, None)
     config = uvicorn.Config(
         app or create_app(settings), host="127.0.0.1", port=port, log_level="warning",
         ws_ping_interval=settings.ws_ping_interval_s, ws_ping_timeout=settings.ws_ping_timeout_s,
+        ssl_certfile=certfile, ssl_keyfile=keyfile,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
@@ -58,7 +62,8 @@ def live_server(
             raise TimeoutError("server did not start in time")
         time.sleep(0.01)  # noqa: sleep-ok (polling a condition with a deadline)
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", settings)
+        secure = "s" if tls else ""
+        yield LiveServer(f"http{secure}://127.0.0.1:{port}", f"ws{secure}://127.0.0.1:{port}", settings)
     finally:
         server.should_exit = True
         thread.join(timeout=15)
