@@ -1,0 +1,1 @@
+"""Linux packaging: the ``.deb`` (``deb``), GPG signing (``gpg``) and the apt repository (``apt_repo``)."""
