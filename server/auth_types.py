@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-__all__ = ["Author", "AuthenticatedDevice"]
+__all__ = ["AuthenticatedDevice", "Author"]
 
 
 @dataclass(frozen=True, slots=True)

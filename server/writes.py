@@ -28,8 +28,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import asyncpg
-from sqlalchemy import any_, bindparam, func, select, text
-from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -93,8 +93,9 @@ async def apply_mutations(
         except WriteConflict:
             if attempt == _ATTEMPTS:
                 raise
-        except DBAPIError as exc:
-            if attempt == _ATTEMPTS or getattr(exc.orig, "sqlstate", None) not in _RETRY_SQLSTATES:
+        except (DBAPIError, asyncpg.PostgresError) as exc:  # most statements go straight to asyncpg
+            cause = exc.orig if isinstance(exc, DBAPIError) else exc
+            if attempt == _ATTEMPTS or getattr(cause, "sqlstate", None) not in _RETRY_SQLSTATES:
                 raise
         log.info("write batch raced another writer; planning it again (attempt %d)", attempt + 1)
     raise AssertionError("unreachable")
@@ -118,7 +119,8 @@ async def write_batch(
     if not mutations:
         return []
     current, seqs, bases = await _lock_rows(conn, mutations)
-    answered = await _answered(conn, {m.id for m in mutations})
+    driver = await _driver(conn)
+    answered = await _answered(driver, {m.id for m in mutations})
     plan = plan_batch(
         mutations,
         current,
@@ -129,24 +131,29 @@ async def write_batch(
         stamp_with_server_clock=stamp_with_server_clock,
         current_bases=bases,
     )
+    head: str | None = None
     if plan.rows:
-        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
-        new_seqs = dict(zip(plan.rows, await _next_seqs(conn, len(plan.rows)), strict=True))
-        await _store_rows(conn, plan, new_seqs, existing=current.keys(), author=author)
+        new_seqs = dict(zip(plan.rows, await _lock_and_number(driver, len(plan.rows)), strict=True))
+        await _store_rows(driver, plan, new_seqs, existing=current.keys(), author=author)
         seqs.update(new_seqs)
+        head = str(max(new_seqs.values()))
     results = [_answer(m.id, outcome, seqs) for m, outcome in zip(mutations, plan.outcomes, strict=True)]
-    await _remember(conn, mutations, plan, results, author)
+    await _remember(driver, mutations, plan, results, author, head=head)
     await _record_rejections(conn, mutations, plan, author)
-    if plan.rows:
-        head = max(new_seqs.values())
-        await conn.execute(select(func.pg_notify(CHANGES_CHANNEL, str(head))))
     return results
 
 
-async def _next_seqs(conn: AsyncConnection, count: int) -> list[int]:
-    """``count`` new change numbers, ascending (call only under the write lock)."""
-    query = select(CHANGE_SEQ.next_value()).select_from(func.generate_series(1, count))
-    return sorted((await conn.execute(query)).scalars().all())
+_LOCK_AND_NUMBER = f"""
+SELECT nextval('{CHANGE_SEQ.name}')
+FROM (SELECT pg_advisory_xact_lock($1)) AS write_lock, generate_series(1, $2)
+"""
+"""Take the write lock, then change numbers: a number is computed per output row, and
+there is no row before the lock is held, so one round trip keeps the order."""
+
+
+async def _lock_and_number(driver: Any, count: int) -> list[int]:
+    """Take the write lock (held until commit) and ``count`` new change numbers, ascending."""
+    return sorted(row[0] for row in await driver.fetch(_LOCK_AND_NUMBER, WRITE_LOCK_KEY, count))
 
 
 async def _lock_rows(
@@ -160,30 +167,26 @@ async def _lock_rows(
     current: dict[RowKey, Row] = {}
     seqs: dict[RowKey, int] = {}
     bases: dict[RowKey, dict[str, str | None]] = {}
-    for name, table in RECORD_TABLES.items():  # fixed order: no lock cycles between batches
+    for name in RECORD_TABLES:  # fixed order: no lock cycles between batches
         ids = wanted.get(name)
         if not ids:
             continue
-        query = (
-            select(table)
-            .where(table.c.id == any_(bindparam("ids", sorted(ids), type_=ARRAY(UUID(as_uuid=True)))))
-            .order_by(table.c.id)
-            .with_for_update()
-        )
-        for row in (await conn.execute(query)).mappings():
+        result = await conn.exec_driver_sql(_LOCK_ROWS[name], (sorted(ids),))
+        for row in result.mappings():
             key = (name, row["id"])
-            current[key] = row_state(COLLECTIONS[name], row)
+            state = dict(row, clocks=json.loads(row["clocks"]))
+            current[key] = row_state(COLLECTIONS[name], state)
             seqs[key] = row["seq"]
-            bases[key] = dict(row["bases"])
+            bases[key] = json.loads(row["bases"])
     return current, seqs, bases
 
 
-async def _answered(conn: AsyncConnection, ids: set[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+_ANSWERED = "SELECT id, result::text FROM applied_mutations WHERE id = ANY($1::uuid[])"
+
+
+async def _answered(driver: Any, ids: set[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
     """Stored answers of the mutation ids that were applied before."""
-    query = select(applied_mutations.c.id, applied_mutations.c.result).where(
-        applied_mutations.c.id == any_(bindparam("ids", list(ids), type_=ARRAY(UUID(as_uuid=True))))
-    )
-    return {row.id: row.result for row in await conn.execute(query)}
+    return {row[0]: json.loads(row[1]) for row in await driver.fetch(_ANSWERED, list(ids))}
 
 
 def _column_names(name: str) -> tuple[str, ...]:
@@ -211,10 +214,29 @@ def _update_sql(name: str) -> str:
     return f"UPDATE {name} SET {assignments}, updated_at = now() WHERE id = $1"
 
 
+def _lock_sql(name: str) -> str:
+    fields = ", ".join(COLLECTIONS[name].field_names)
+    return (
+        f"SELECT id, {fields}, clocks::text AS clocks, bases::text AS bases, deleted, seq"
+        f" FROM {name} WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE"
+    )
+
+
 _COLUMNS = {name: _column_names(name) for name in RECORD_TABLES}
 _INSERT_ROWS = {name: _insert_sql(name) for name in RECORD_TABLES}
 _UPDATE_ROWS = {name: _update_sql(name) for name in RECORD_TABLES}
-_INSERT_ANSWERS = "INSERT INTO applied_mutations (id, device_id, result) VALUES ($1, $2, $3)"
+_LOCK_ROWS = {name: _lock_sql(name) for name in RECORD_TABLES}
+"""Plain SQL run through SQLAlchemy (which begins the transaction) without its
+statement compilation: the first statement of every write."""
+_INSERT_ANSWERS = f"""
+WITH answers AS (
+    INSERT INTO {applied_mutations.name} (id, device_id, result)
+    SELECT id, device_id, result::jsonb
+    FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS answer(id, device_id, result)
+)
+SELECT CASE WHEN $4::text IS NULL THEN NULL ELSE pg_notify('{CHANGES_CHANNEL}', $4::text) END
+"""
+"""The answers and the new head's ``NOTIFY`` (sent at commit) in one round trip."""
 
 
 async def _driver(conn: AsyncConnection) -> Any:
@@ -225,12 +247,15 @@ async def _driver(conn: AsyncConnection) -> Any:
     """
     raw = await conn.get_raw_connection()
     driver = raw.driver_connection
-    assert driver is not None and driver.is_in_transaction()
+    assert driver is not None
+    if not driver.is_in_transaction():  # SQLAlchemy begins lazily, on its first statement
+        await conn.execute(text("SELECT 1"))
+    assert driver.is_in_transaction()
     return driver
 
 
 async def _store_rows(
-    conn: AsyncConnection,
+    driver: Any,
     plan: Plan,
     seqs: dict[RowKey, int],
     *,
@@ -256,7 +281,6 @@ async def _store_rows(
         )
         new, old = by_table.setdefault(name, ([], []))
         (old if key in known else new).append(tuple(values[column] for column in _COLUMNS[name]))
-    driver = await _driver(conn)
     for name, (new, old) in by_table.items():
         if new:
             try:
@@ -292,13 +316,16 @@ def _answer(mutation_id: uuid.UUID, outcome: Outcome, seqs: dict[RowKey, int]) -
 
 
 async def _remember(
-    conn: AsyncConnection,
+    driver: Any,
     mutations: Sequence[Mutation],
     plan: Plan,
     results: list[MutationResult],
     author: Author,
+    *,
+    head: str | None,
 ) -> None:
-    """Store the answer of every newly applied mutation, for idempotent replay.
+    """Store the answer of every newly applied mutation, for idempotent replay, and
+    ``NOTIFY`` the new ``head`` change number when the batch changed rows.
 
     Raises:
         WriteConflict: another request answered one of these mutation ids meanwhile.
@@ -312,10 +339,11 @@ async def _remember(
         for mutation, outcome, result in zip(mutations, plan.outcomes, results, strict=True)
         if isinstance(outcome, Applied)
     ]
-    if not rows:
+    if not rows and head is None:
         return
+    ids, devices, answers = (list(column) for column in zip(*rows, strict=True)) if rows else ([], [], [])
     try:
-        await (await _driver(conn)).executemany(_INSERT_ANSWERS, rows)
+        await driver.fetchval(_INSERT_ANSWERS, ids, devices, answers, head)
     except asyncpg.UniqueViolationError as exc:
         raise WriteConflict("a mutation of this batch was answered by another request meanwhile") from exc
 
