@@ -204,13 +204,23 @@ def engine_command(name: str, module: str = ENGINE_COMMANDS) -> Handler:
     return run
 
 
-# ---- the desktop window (a later release replaces this) ---------------------------
+# ---- the desktop window and the demo (Qt is imported only when they run) -----------
 
 
 def _desktop(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    print("The Branchsync desktop window arrives in the next release; for now, use a command:\n")
-    parser.print_help()
-    return 0
+    from desktop.ui.app import run_app
+
+    return run_app(args.data_dir)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    if getattr(sys, "frozen", False):  # the installed app carries no server (installers/branchsync.spec)
+        _say_error("the demo runs a server too, so it needs a source install: `pip install -e .`, then "
+                   f"`{PROG} demo`")
+        return EXIT_USAGE
+    from desktop.demo import main as run_demo
+
+    return run_demo(args)
 
 
 # ---- parser and entry point -------------------------------------------------------
@@ -245,6 +255,11 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--once", action="store_true", required=True)
     sync.add_argument("--timeout", type=float, default=None, metavar="SECONDS")
     command("run", engine_command("run"), "run the sync engine until SIGINT/SIGTERM")
+    demo = command("demo", _demo, "try Branchsync: a local server and two branch windows side by side")
+    demo.add_argument("--clients", type=int, default=300, metavar="N", help="sample clients (default 300)")
+    demo.add_argument("--database-url", metavar="URL", help="use this PostgreSQL instead of an embedded one")
+    demo.add_argument("--keep", action="store_true", help="keep the demo's folder (its path is printed)")
+    demo.add_argument("--quit-after", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
     status = command("status", _status, "show this installation's sync state")
     status.add_argument("--json", action="store_true")
     imported = command("import", _import, "create or edit rows from a CSV file")

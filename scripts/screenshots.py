@@ -25,13 +25,13 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QPoint, QSettings  # noqa: E402 (after choosing the platform)
-from PySide6.QtGui import QImage, QPainter  # noqa: E402
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+from PySide6.QtCore import QCoreApplication, QEventLoop, QPoint, QSettings
+from PySide6.QtGui import QImage, QPainter
+from PySide6.QtWidgets import QApplication, QWidget
 
-from desktop.demo import DemoBranch, running_demo  # noqa: E402
-from desktop.sync.status import EngineState  # noqa: E402
-from desktop.ui.app import application  # noqa: E402
+from desktop.demo import DemoBranch, running_demo
+from desktop.sync.status import EngineState
+from desktop.ui.app import application
 
 SIZE = (1280, 800)
 TIMEOUT = 60.0
@@ -96,11 +96,15 @@ def offline_picture(north: DemoBranch, out: Path) -> None:
 def conflicts_picture(north: DemoBranch, south: DemoBranch, out: Path) -> None:
     wait(lambda: online(south), "South to catch up")
     names = ("Ada", "Bruno")
-    targets = [r.id for r in south.cache.list_rows("clients", limit=None) if r.fields["name"].startswith(names)][:2]
+    targets = [
+        r.id for r in south.cache.list_rows("clients", limit=None) if r.fields["name"].startswith(names)
+    ][:2]
     south.switch.click()
     wait(lambda: south.branch.bridge.status.state is EngineState.OFFLINE, "South to go offline")
     for number, client_id in enumerate(targets):
-        south.cache.update("clients", client_id, {"phone": f"+44 161 496 000{number}", "notes": "Moved to Leeds"})
+        south.cache.update(
+            "clients", client_id, {"phone": f"+44 161 496 000{number}", "notes": "Moved to Leeds"}
+        )
     for entry in south.cache.pending_batch():
         north.cache.observe_hlc(entry.hlc)  # North's edits are certainly the later ones
     for number, client_id in enumerate(targets):
@@ -137,7 +141,9 @@ def demo_picture(north: DemoBranch, south: DemoBranch, out: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "docs" / "screenshots")
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+    )
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     parser.add_argument("--clients", type=int, default=400)
     args = parser.parse_args(argv)
@@ -146,8 +152,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="branchsync-shots-") as folder:
         # fresh window settings: a divider moved in an earlier demo must not change the pictures
         QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(Path(folder) / "settings"))
-        with running_demo(Path(folder), clients=args.clients, database_url=args.database_url) as (north, south):
+        QSettings.setPath(
+            QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(Path(folder) / "settings")
+        )
+        with running_demo(Path(folder), clients=args.clients, database_url=args.database_url) as (
+            north,
+            south,
+        ):
             for branch in (north, south):
                 branch.branch.window.resize(*SIZE)
                 branch.branch.show()

@@ -1,0 +1,1 @@
+"""Record forms: editors per field kind, inline protocol errors, changes from elsewhere."""

@@ -1,0 +1,1 @@
+"""Table models over the cache: lazily paged, searched lists and small snapshot lists."""

@@ -1,0 +1,99 @@
+"""The sync panel: waiting changes, a refused change fixed and retried or discarded, problems.
+
+A refused change is made the way the engine makes one: the server's answer for a
+pushed mutation (``status: rejected`` with a reason) goes to ``Cache.apply_push_results``.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QLineEdit, QMessageBox
+from pytestqt.qtbot import QtBot
+
+from desktop.cache import Cache
+from desktop.ui.bridge import Problem
+from desktop.ui.main_window import MainWindow
+from desktop.ui.sync_panel import SyncPanel
+from protocol.messages import ErrorDetail, MutationResult
+
+
+def _refused_client(cache: Cache) -> str:
+    """A client created here whose mutation the server refused (its phone, says the server)."""
+    row_id = cache.create("clients", {"name": "Rita Refused", "phone": "+44 20 7946 0000"})
+    (entry,) = cache.pending_batch()
+    answer = MutationResult(
+        id=uuid.UUID(entry.mutation_id),
+        status="rejected",
+        error=ErrorDetail(code="invalid_phone", message="this number is barred", field="phone"),
+    )
+    cache.apply_push_results([entry], [answer])
+    return row_id
+
+
+def _panel_on_the_refused_change(window: MainWindow) -> SyncPanel:
+    window.open_sync_panel()
+    panel = window.sync_panel
+    assert panel is not None
+    panel.refused_view.selectRow(0)
+    return panel
+
+
+def test_the_status_bar_opens_the_panel_with_the_refused_change_and_its_reason(
+    window: MainWindow, cache: Cache, qtbot: QtBot
+) -> None:
+    _refused_client(cache)
+    cache.create("clients", {"name": "Wendy Waiting"})
+    QTest.mouseClick(window.status_button, Qt.MouseButton.LeftButton)
+    panel = window.sync_panel
+    assert panel is not None and panel.isVisible()
+    assert panel.tabs.tabText(1) == "Waiting (1)" and panel.tabs.tabText(2) == "Refused (1)"
+    assert panel.refused_model.index(0, 2).data() == "phone: this number is barred"
+    assert "Wendy Waiting" in panel.pending_model.index(0, 3).data()
+    assert not panel.fix_button.isEnabled()
+    panel.refused_view.selectRow(0)
+    assert panel.fix_button.isEnabled() and panel.discard_button.isEnabled()
+
+
+def test_fix_and_retry_queues_the_corrected_change(window: MainWindow, cache: Cache, qtbot: QtBot) -> None:
+    row_id = _refused_client(cache)
+    panel = _panel_on_the_refused_change(window)
+    QTest.mouseClick(panel.fix_button, Qt.MouseButton.LeftButton)
+    dialog = panel.fix_dialog
+    assert dialog.rows.messages["phone"].text() == "this number is barred"
+    phone = dialog.rows.fields["phone"].editor.widget
+    assert isinstance(phone, QLineEdit) and phone.text() == "+44 20 7946 0000"
+    phone.setText("not a phone")
+    dialog.retry()
+    assert dialog.rows.messages["phone"].text() == "'not a phone' is not a phone number"  # checked here first
+    assert cache.rejected() != []
+    phone.setText("+44 20 7946 0001")
+    with qtbot.waitSignal(dialog.accepted, timeout=5000):
+        dialog.retry()
+    assert cache.rejected() == []
+    (entry,) = cache.pending_batch()
+    assert entry.fields["phone"] == "+44 20 7946 0001" and entry.row_id == row_id
+    qtbot.waitUntil(lambda: panel.tabs.tabText(2) == "Refused (0)")
+
+
+def test_discard_asks_then_takes_the_change_back_out(window: MainWindow, cache: Cache, qtbot: QtBot) -> None:
+    row_id = _refused_client(cache)
+    panel = _panel_on_the_refused_change(window)
+    QTest.mouseClick(panel.discard_button, Qt.MouseButton.LeftButton)
+    box = panel.confirm_box
+    assert box.isVisible()
+    QTest.mouseClick(box.button(QMessageBox.StandardButton.Discard), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: cache.rejected() == [])
+    assert cache.get("clients", row_id) is None  # a refused create, discarded: the row is gone
+    qtbot.waitUntil(lambda: window.clients.model.rowCount() == 0)
+
+
+def test_problems_the_engine_reported_are_listed_newest_first(window: MainWindow, qtbot: QtBot) -> None:
+    window.bridge.problems.extend([Problem.now("first trouble"), Problem.now("second trouble")])
+    window.open_sync_panel()
+    panel = window.sync_panel
+    assert panel is not None
+    assert panel.problems_model.index(0, 1).data() == "second trouble"
+    assert panel.server_label.text() == "(not enrolled)"
