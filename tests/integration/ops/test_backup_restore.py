@@ -3,7 +3,6 @@ write from two branches, back up, wipe, restore, compare row by row."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -162,4 +161,3 @@ async def test_backup_of_an_unreachable_database_fails_in_one_line(backups: Path
     with pytest.raises(BackupError, match="cannot reach PostgreSQL"):
         await create_backup(f"postgresql://postgres@127.0.0.1:{free_port()}/gone", backups, keep=1)
     assert list_backups(backups) == []
-    await asyncio.sleep(0)
