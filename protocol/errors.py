@@ -3,7 +3,8 @@
 Exception tree::
 
     ProtocolError            bad input reached the protocol layer (the peer misbehaved)
-     └── InvalidTimestamp    a clock value that is not an HLC in text form
+     ├── InvalidTimestamp    a clock value that is not an HLC in text form
+     └── UnknownTimeZone     a branch time zone that is not an IANA name this tz database knows
 
 Error *codes* are part of the public wire contract: clients switch on them, so they
 are never renamed, only added.
@@ -14,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["ErrorCode", "FieldError", "InvalidTimestamp", "ProtocolError"]
+__all__ = ["ErrorCode", "FieldError", "InvalidTimestamp", "ProtocolError", "UnknownTimeZone"]
 
 
 class ErrorCode(StrEnum):
@@ -64,3 +65,7 @@ class ProtocolError(Exception):
 
 class InvalidTimestamp(ProtocolError, ValueError):
     """A string that is not an HLC in ``wall-counter-node`` text form."""
+
+
+class UnknownTimeZone(ProtocolError, ValueError):
+    """A time zone name the IANA tz database (as installed here) does not know."""

@@ -15,8 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from protocol.version import MAX_MUTATIONS_PER_PUSH
 
 __all__ = [
+    "BranchInfo",
     "Change",
     "ChangesFrame",
+    "DeviceInfo",
+    "DirectoryResponse",
     "EnrollRequest",
     "EnrollResponse",
     "ErrorBody",
@@ -67,8 +70,28 @@ class EnrollRequest(_Strict):
 
 
 class BranchInfo(_Lenient):
+    """A branch as devices see it. ``timezone`` (IANA name, e.g. ``Europe/Vienna``) is an
+    additive extension: None means "not set", and the app then uses the PC's own zone."""
+
     id: str
     name: str
+    timezone: str | None = None
+
+
+class DeviceInfo(_Lenient):
+    """A device's public face: enough to say who won a conflict ("Reception PC, North")."""
+
+    id: str
+    name: str
+    branch_id: str
+
+
+class DirectoryResponse(_Lenient):
+    """``GET /api/v1/branches`` (extension): every branch and every device that ever
+    enrolled (revoked ones too, because old conflict records still name them)."""
+
+    branches: list[BranchInfo]
+    devices: list[DeviceInfo] = Field(default_factory=list)
 
 
 class EnrollResponse(_Lenient):

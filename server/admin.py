@@ -12,10 +12,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import Insert, Update, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from protocol.errors import UnknownTimeZone
+from protocol.timezones import canonical_zone
 from server.auth import hash_code, new_code
 from server.db import DEVICES_CHANNEL
 from server.errors import AdminError
@@ -33,6 +35,7 @@ __all__ = [
     "list_branches",
     "list_devices",
     "revoke_device",
+    "update_branch",
 ]
 
 MAX_BRANCH_NAME = 100
@@ -44,6 +47,8 @@ class Branch:
     id: uuid.UUID
     name: str
     created_at: datetime
+    timezone: str | None = None
+    """IANA name; None: each PC shows times in its own zone."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,45 +79,83 @@ def _clean_branch_name(name: str) -> str:
     return cleaned
 
 
-async def create_branch(conn: AsyncConnection, name: str) -> Branch:
-    """Create the branch ``name`` (surrounding and repeated spaces are dropped).
+def _clean_zone(zone: str | None) -> str | None:
+    """The IANA name of ``zone``; None (or blank) means no zone."""
+    if zone is None or not zone.strip():
+        return None
+    try:
+        return canonical_zone(zone)
+    except UnknownTimeZone as exc:
+        raise AdminError(str(exc)) from exc
+
+
+_BRANCH_COLUMNS = (branches.c.id, branches.c.name, branches.c.created_at, branches.c.timezone)
+
+
+async def create_branch(conn: AsyncConnection, name: str, timezone: str | None = None) -> Branch:
+    """Create the branch ``name`` (surrounding and repeated spaces are dropped), with the
+    IANA ``timezone`` its appointments are shown in (letter case does not matter).
 
     Raises:
-        AdminError: the name is empty, too long or taken.
+        AdminError: the name is empty, too long or taken; the zone is unknown.
     """
     cleaned = _clean_branch_name(name)
+    statement = insert(branches).values(id=uuid.uuid4(), name=cleaned, timezone=_clean_zone(timezone))
+    return await _write_branch(conn, statement, cleaned)
+
+
+async def update_branch(
+    conn: AsyncConnection, name: str, *, timezone: str | None = None, new_name: str | None = None
+) -> Branch:
+    """Set the time zone of the branch ``name`` (a blank ``timezone`` unsets it) and/or rename it.
+
+    Devices learn the change from ``GET /api/v1/branches``; rows refer to branches by id,
+    so a rename touches nothing else.
+
+    Raises:
+        AdminError: nothing to change, no such branch, a taken or bad new name, an unknown zone.
+    """
+    values: dict[str, str | None] = {}
+    if timezone is not None:
+        values["timezone"] = _clean_zone(timezone)
+    if new_name is not None:
+        values["name"] = _clean_branch_name(new_name)
+    if not values:
+        raise AdminError("nothing to change: give a time zone (--timezone) or a new name (--rename)")
+    found = await _require_branch(conn, name)
+    change = update(branches).where(branches.c.id == found.id).values(values)
+    return await _write_branch(conn, change, values.get("name") or found.name)
+
+
+async def _write_branch(conn: AsyncConnection, statement: Insert | Update, name: str) -> Branch:
+    """Run an insert or update of one branch; a taken ``name`` becomes an ``AdminError``."""
     try:
         async with conn.begin_nested():
-            row = (
-                await conn.execute(
-                    insert(branches)
-                    .values(id=uuid.uuid4(), name=cleaned)
-                    .returning(branches.c.id, branches.c.name, branches.c.created_at)
-                )
-            ).one()
+            row = (await conn.execute(statement.returning(*_BRANCH_COLUMNS))).one()
     except IntegrityError as exc:
-        raise AdminError(f"branch {cleaned!r} already exists") from exc
-    return Branch(row.id, row.name, row.created_at)
+        raise AdminError(f"branch {name!r} already exists") from exc
+    return Branch(*row)
 
 
 async def find_branch(conn: AsyncConnection, name: str) -> Branch | None:
     """The branch called ``name`` (spacing as ``create_branch`` cleans it), if any."""
     row = (
-        await conn.execute(
-            select(branches.c.id, branches.c.name, branches.c.created_at).where(
-                branches.c.name == " ".join(name.split())
-            )
-        )
+        await conn.execute(select(*_BRANCH_COLUMNS).where(branches.c.name == " ".join(name.split())))
     ).one_or_none()
-    return None if row is None else Branch(row.id, row.name, row.created_at)
+    return None if row is None else Branch(*row)
+
+
+async def _require_branch(conn: AsyncConnection, name: str) -> Branch:
+    found = await find_branch(conn, name)
+    if found is None:
+        raise AdminError(f"no branch named {name!r} (see `branchsync-server branch list`)")
+    return found
 
 
 async def list_branches(conn: AsyncConnection) -> list[Branch]:
     """Every branch, by name."""
-    rows = await conn.execute(
-        select(branches.c.id, branches.c.name, branches.c.created_at).order_by(branches.c.name)
-    )
-    return [Branch(r.id, r.name, r.created_at) for r in rows]
+    rows = await conn.execute(select(*_BRANCH_COLUMNS).order_by(branches.c.name))
+    return [Branch(*r) for r in rows]
 
 
 async def issue_codes(
@@ -128,9 +171,7 @@ async def issue_codes(
         raise AdminError(f"count must be between 1 and {MAX_CODES_PER_CALL}")
     if ttl <= timedelta(0):
         raise AdminError("the time to live of a code must be positive")
-    found = await find_branch(conn, branch)
-    if found is None:
-        raise AdminError(f"no branch named {branch!r} (see `branchsync-server branch list`)")
+    found = await _require_branch(conn, branch)
     expires_at = (await conn.execute(select(func.now() + ttl))).scalar_one()
     codes = [new_code() for _ in range(count)]
     await conn.execute(

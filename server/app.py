@@ -23,7 +23,7 @@ from server.limits import RequestLimits
 from server.logging_setup import RequestIdMiddleware
 from server.metrics import RequestMetrics
 from server.ops_tasks import OpsTasks
-from server.routes import enroll, monitoring, ops, records, sync, ws
+from server.routes import directory, enroll, monitoring, ops, records, sync, ws
 from server.settings import Settings
 from server.state import ServerState
 from server.tables import server_meta
@@ -73,6 +73,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestLimits)
     app.add_middleware(RequestMetrics)
     app.add_middleware(RequestIdMiddleware)
-    for module in (enroll, sync, ws, records, ops, monitoring, admin_web):
+    for module in (enroll, sync, directory, ws, records, ops, monitoring, admin_web):
         app.include_router(module.router)
     return app

@@ -39,6 +39,8 @@ T = TypeVar("T")
 
 EXIT_FAILED = 1
 
+_ZONE_HELP = "the IANA time zone its appointments are shown in, e.g. Europe/Vienna"
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line; ``--data-dir`` and ``--json`` are accepted before or after the command."""
@@ -65,11 +67,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None, help="port to listen on (default 8000)")
     commands.add_parser("migrate", parents=[common], help="bring the database schema up to date")
 
-    branch = commands.add_parser("branch", help="create or list branches").add_subparsers(
+    branch = commands.add_parser("branch", help="create, change or list branches").add_subparsers(
         dest="action", required=True, metavar="ACTION"
     )
     create = branch.add_parser("create", parents=[common], help="create a branch")
     create.add_argument("name", metavar="NAME")
+    create.add_argument("--timezone", metavar="ZONE", help=f"{_ZONE_HELP} (default: each PC's own)")
+    change = branch.add_parser("update", parents=[common], help="set a branch's time zone or rename it")
+    change.add_argument("name", metavar="NAME")
+    change.add_argument("--timezone", metavar="ZONE", help=f"{_ZONE_HELP}; '' unsets it")
+    change.add_argument("--rename", metavar="NEW_NAME", help="the branch's new name")
     branch.add_parser("list", parents=[common], help="list branches")
 
     codes = commands.add_parser("enroll-code", parents=[common], help="issue single-use enrolment codes")
@@ -177,14 +184,22 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 def _branch(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "create":
-        made = _admin(settings, lambda conn: admin.create_branch(conn, args.name))
-        _emit(args, {"id": str(made.id), "name": made.name}, f"created branch {made.name} ({made.id})")
+        made = _admin(settings, lambda conn: admin.create_branch(conn, args.name, args.timezone))
+        _emit(args, _branch_json(made), f"created branch {_branch_text(made)}")
+        return 0
+    if args.action == "update":
+        changed = _admin(
+            settings,
+            lambda conn: admin.update_branch(conn, args.name, timezone=args.timezone, new_name=args.rename),
+        )
+        _emit(args, _branch_json(changed), f"updated branch {_branch_text(changed)}")
         return 0
     found = _admin(settings, admin.list_branches)
     _emit(
         args,
-        [{"id": str(b.id), "name": b.name} for b in found],
-        _table(["ID", "NAME"], [[str(b.id), b.name] for b in found]) or "no branches yet",
+        [_branch_json(b) for b in found],
+        _table(["ID", "NAME", "TIMEZONE"], [[str(b.id), b.name, b.timezone or ""] for b in found])
+        or "no branches yet",
     )
     return 0
 
@@ -261,6 +276,14 @@ async def _require_current_schema(engine: Any) -> None:
             f"the database schema is at revision {current} but this branchsync-server needs "
             f"{migrate.head_revision()}: run `branchsync-server migrate` with the matching version"
         )
+
+
+def _branch_json(branch: admin.Branch) -> dict[str, Any]:
+    return {"id": str(branch.id), "name": branch.name, "timezone": branch.timezone}
+
+
+def _branch_text(branch: admin.Branch) -> str:
+    return f"{branch.name} ({branch.id}), time zone {branch.timezone or 'of each PC'}"
 
 
 def _device_json(device: admin.DeviceInfo) -> dict[str, Any]:

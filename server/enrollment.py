@@ -28,6 +28,7 @@ class Enrolment:
     token: str
     branch_id: uuid.UUID
     branch_name: str
+    branch_timezone: str | None
 
 
 async def enroll(
@@ -66,8 +67,10 @@ async def enroll(
             id=device_id, name=name, branch_id=claimed, token_hash=hash_token(token), app_version=app_version
         )
     )
-    branch_name = (await conn.execute(select(branches.c.name).where(branches.c.id == claimed))).scalar_one()
-    return Enrolment(device_id, token, claimed, branch_name)
+    branch = (
+        await conn.execute(select(branches.c.name, branches.c.timezone).where(branches.c.id == claimed))
+    ).one()
+    return Enrolment(device_id, token, claimed, branch.name, branch.timezone)
 
 
 async def _why_refused(conn: AsyncConnection, code_hash: bytes) -> ApiError:

@@ -44,13 +44,13 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         return await conn.run_sync(read)
 
 
-async def upgrade(engine: AsyncEngine) -> None:
-    """Bring the database schema to the newest revision."""
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Bring the database schema to the newest revision (or to ``revision``, to test an upgrade)."""
 
     def run(conn: Connection) -> None:
         config = _config()
         config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
 
     async with engine.connect() as conn:
         await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATE_LOCK_KEY})

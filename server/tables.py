@@ -61,7 +61,9 @@ branches = Table(
     Column("id", UUID(as_uuid=True), primary_key=True),
     Column("name", Text, nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("timezone", Text),
 )
+"""``timezone``: the IANA name appointment times are shown in (NULL: each PC's own zone)."""
 
 devices = Table(
     "devices",

@@ -25,7 +25,7 @@ async def enroll_device(body: EnrollRequest, state: StateDep) -> EnrollResponse:
     return EnrollResponse(
         device_id=str(done.device_id),
         token=done.token,
-        branch=BranchInfo(id=str(done.branch_id), name=done.branch_name),
+        branch=BranchInfo(id=str(done.branch_id), name=done.branch_name, timezone=done.branch_timezone),
         server_hlc=state.clock.now(),
         epoch=state.epoch,
     )

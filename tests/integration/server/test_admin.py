@@ -127,3 +127,59 @@ async def test_revoking_an_unknown_device_is_refused(
     async with engine.begin() as conn:
         with pytest.raises(AdminError, match=message):
             await admin.revoke_device(conn, device_id)
+
+
+async def test_a_branch_zone_is_stored_by_its_iana_name(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        north = await admin.create_branch(conn, "North", " europe/vienna ")
+        south = await admin.create_branch(conn, "South")
+        east = await admin.create_branch(conn, "East", "")
+        listed = await admin.list_branches(conn)
+        found = await admin.find_branch(conn, "North")
+
+    assert (north.timezone, south.timezone, east.timezone) == ("Europe/Vienna", None, None)
+    assert listed == [east, north, south] and found == north
+
+
+async def test_an_unknown_zone_is_refused_with_a_suggestion(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        with pytest.raises(AdminError) as refused:
+            await admin.create_branch(conn, "North", "Europe/Vienn")
+        assert await admin.list_branches(conn) == []
+
+    assert str(refused.value) == "unknown time zone 'Europe/Vienn'; use an IANA name such as Europe/Vienna"
+
+
+async def test_a_branch_gets_a_zone_loses_it_and_is_renamed(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        made = await admin.create_branch(conn, "North")
+        zoned = await admin.update_branch(conn, "North", timezone="Europe/Berlin")
+        renamed = await admin.update_branch(conn, " North ", new_name="  North   East ")
+        cleared = await admin.update_branch(conn, "North East", timezone="  ")
+        both = await admin.update_branch(conn, "North East", timezone="UTC", new_name="North")
+
+    assert zoned == admin.Branch(made.id, "North", made.created_at, "Europe/Berlin")
+    assert (renamed.id, renamed.name, renamed.timezone) == (made.id, "North East", "Europe/Berlin")
+    assert (cleared.name, cleared.timezone) == ("North East", None)
+    assert (both.id, both.name, both.timezone) == (made.id, "North", "UTC")
+
+
+@pytest.mark.parametrize(
+    ("name", "changes", "message"),
+    [
+        ("North", {}, "nothing to change"),
+        ("Nowhere", {"timezone": "UTC"}, "no branch named 'Nowhere'"),
+        ("North", {"new_name": "South"}, "branch 'South' already exists"),
+        ("North", {"new_name": " "}, "must not be empty"),
+        ("North", {"timezone": "Mars/Olympus_Mons"}, "unknown time zone 'Mars/Olympus_Mons'"),
+    ],
+)
+async def test_bad_branch_updates_are_refused_and_change_nothing(
+    engine: AsyncEngine, name: str, changes: dict[str, str], message: str
+) -> None:
+    async with engine.begin() as conn:
+        north = await admin.create_branch(conn, "North", "Europe/Vienna")
+        south = await admin.create_branch(conn, "South")
+        with pytest.raises(AdminError, match=message):
+            await admin.update_branch(conn, name, **changes)
+        assert await admin.list_branches(conn) == [north, south]

@@ -84,12 +84,37 @@ def test_branches_and_codes_with_database_url(database_url: str) -> None:
 
     assert isinstance(made, dict) and made["name"] == "North" and uuid.UUID(made["id"])
     assert_one_line_error(again, contains="branch 'North' already exists")
-    assert listed == [made, {"id": listed[1]["id"], "name": "South"}]  # type: ignore[index]
+    assert listed == [made, {"id": listed[1]["id"], "name": "South", "timezone": None}]  # type: ignore[index]
     assert isinstance(codes, list) and len({c["code"] for c in codes}) == 3
     for code in codes:
         assert code["branch"] == "North"
         expires = datetime.fromisoformat(code["expires_at"])
         assert abs(expires - (datetime.now(UTC) + timedelta(hours=2))) < timedelta(minutes=1)
+
+
+def test_branches_get_time_zones_and_new_names(database_url: str) -> None:
+    made = ok_json("branch", "create", "North", "--timezone", "europe/vienna", database_url=database_url)
+    ok_json("branch", "create", "South", database_url=database_url)
+    zoned = ok_json("branch", "update", "South", "--timezone", "America/New_York", database_url=database_url)
+    renamed = run_cli("branch", "update", "North", "--rename", "North East", database_url=database_url)
+    taken = run_cli("branch", "update", "North East", "--rename", "South", database_url=database_url)
+    table = run_cli("branch", "list", database_url=database_url)
+    cleared = ok_json("branch", "update", "South", "--timezone", "", database_url=database_url)
+    listed = ok_json("branch", "list", database_url=database_url)
+
+    assert isinstance(made, dict) and made["timezone"] == "Europe/Vienna"
+    assert isinstance(zoned, dict) and zoned["name"] == "South" and zoned["timezone"] == "America/New_York"
+    assert renamed.returncode == 0, renamed.stderr
+    assert renamed.stdout == f"updated branch North East ({made['id']}), time zone Europe/Vienna\n"
+    assert_one_line_error(taken, contains="branch 'South' already exists")
+    assert table.stdout.splitlines()[0].split() == ["ID", "NAME", "TIMEZONE"]
+    assert table.stdout.splitlines()[1].split()[1:] == ["North", "East", "Europe/Vienna"]
+    assert table.stdout.splitlines()[2].split()[1:] == ["South", "America/New_York"]
+    assert isinstance(cleared, dict) and cleared["timezone"] is None
+    assert listed == [
+        {"id": made["id"], "name": "North East", "timezone": "Europe/Vienna"},
+        {"id": zoned["id"], "name": "South", "timezone": None},
+    ]
 
 
 def test_devices_are_listed_and_revoked(database_url: str) -> None:
@@ -127,6 +152,13 @@ def test_devices_are_listed_and_revoked(database_url: str) -> None:
         (["enroll-code", "--branch", "Nowhere"], None, "no branch named 'Nowhere'"),
         (["enroll-code", "--branch", "North", "--count", "0"], None, "count must be between 1 and 1000"),
         (["branch", "create", "   "], None, "must not be empty"),
+        (
+            ["branch", "create", "North", "--timezone", "Europe/Vienn"],
+            None,
+            "unknown time zone 'Europe/Vienn'; use an IANA name such as Europe/Vienna",
+        ),
+        (["branch", "update", "Nowhere", "--timezone", "UTC"], None, "no branch named 'Nowhere'"),
+        (["branch", "update", "Nowhere"], None, "nothing to change: give a time zone (--timezone)"),
     ],
 )
 def test_failures_are_one_line_and_exit_1(
@@ -199,7 +231,8 @@ def test_embedded_serve_and_admin_commands_share_the_data_dir(data_dir: Path) ->
     assert serve.returncode == 0, log
     assert f"Branchsync server on http://127.0.0.1:{port}" in log and str(data_dir) in log
     assert "Traceback" not in log
-    assert isinstance(made, dict) and device["branch"] == {"id": made["id"], "name": "North"}  # type: ignore[comparison-overlap]
+    assert isinstance(made, dict)
+    assert device["branch"] == {"id": made["id"], "name": "North", "timezone": None}  # type: ignore[comparison-overlap]
     assert isinstance(listed, list) and [d["name"] for d in listed] == ["Front desk"]
     assert revoked.returncode == 0, revoked.stderr
     # the server is gone: an admin command starts the cluster alone, finds the data, stops it again

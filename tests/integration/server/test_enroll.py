@@ -39,6 +39,18 @@ async def test_a_code_enrols_one_device_in_its_branch(sync_server: LiveServer, d
     assert second.json()["error"]["code"] == "enroll_code_used"
 
 
+async def test_the_answer_names_the_branch_and_its_time_zone(
+    sync_server: LiveServer, database_url: str, db_engine: AsyncEngine
+) -> None:
+    async with db_engine.begin() as conn:
+        north = await admin.create_branch(conn, "North", "Europe/Vienna")
+    zoned = await _enroll(sync_server, {"code": await issue_code(database_url, "North"), "device_name": "PC"})
+    plain = await _enroll(sync_server, {"code": await issue_code(database_url, "South"), "device_name": "PC"})
+
+    assert zoned.json()["branch"] == {"id": str(north.id), "name": "North", "timezone": "Europe/Vienna"}
+    assert plain.json()["branch"]["timezone"] is None
+
+
 async def test_codes_and_tokens_are_stored_hashed(
     sync_server: LiveServer, database_url: str, db_engine: AsyncEngine
 ) -> None:

@@ -12,9 +12,11 @@ import protocol
 from protocol import APPOINTMENTS, CLIENTS, COLLECTIONS, ErrorCode, FieldKind
 from protocol.collections import APPOINTMENT_STATUSES
 
-MODULES = ["collections", "concurrency", "errors", "hlc", "merge", "messages", "validate", "version"]
-ALLOWED_IMPORTS = {"__future__", "collections", "dataclasses", "datetime", "enum", "json", "pydantic",
-                   "re", "time", "typing", "uuid", "protocol"}  # fmt: skip
+MODULES = [
+    "collections", "concurrency", "errors", "hlc", "merge", "messages", "timezones", "validate", "version",
+]  # fmt: skip
+ALLOWED_IMPORTS = {"__future__", "collections", "dataclasses", "datetime", "difflib", "enum", "functools",
+                   "json", "pydantic", "re", "time", "typing", "uuid", "zoneinfo", "protocol"}  # fmt: skip
 
 
 def test_public_surface_is_pinned() -> None:
