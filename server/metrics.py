@@ -95,6 +95,12 @@ class Metrics:
         )
         """Counters the fan-out hub keeps itself, copied in at scrape time."""
         r.register(self.hub_totals)
+        self.records_swept = Counter(
+            "branchsync_records_swept",
+            "Old applied-mutation answers and rejections deleted by housekeeping, by table.",
+            ["table"],
+            registry=r,
+        )
         self.backups = Counter(
             "branchsync_backups", "Backups run by this process, by result.", ["result"], registry=r
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from server.backup_scheduler import BackupScheduler
+from server.housekeeping import Housekeeping
 from server.presence import Presence
 from server.state import ServerState
 
@@ -10,16 +11,19 @@ __all__ = ["OpsTasks"]
 
 
 class OpsTasks:
-    """Automatic backups and the presence heartbeat of one server process."""
+    """Automatic backups, the presence heartbeat and housekeeping of one server process."""
 
     def __init__(self, state: ServerState) -> None:
         self.backups = BackupScheduler(state)
         self.presence = Presence(state)
+        self.housekeeping = Housekeeping(state)
 
     async def start(self) -> None:
         await self.presence.start()
         await self.backups.start()
+        await self.housekeeping.start()
 
     async def stop(self) -> None:
+        await self.housekeeping.stop()
         await self.backups.stop()
         await self.presence.stop()

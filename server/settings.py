@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     admin_session_hours: float = Field(default=12, gt=0)
     presence_interval_s: float = Field(default=15, gt=0)
     """How often each process tells the others which devices hold its sockets."""
+    record_keep_days: float = Field(default=90, gt=0)
+    """How long the answers to applied mutations (for idempotent replay) and refused mutations
+    (for the dashboard) are kept. A replay older than this is merged again, which changes nothing."""
+    housekeeping_interval_s: float = Field(default=3600, gt=0)
     metrics_token: SecretStr | None = None
     """When set, ``/metrics`` wants ``Authorization: Bearer <metrics_token>``."""
 

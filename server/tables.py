@@ -98,7 +98,7 @@ applied_mutations = Table(
     Column("id", UUID(as_uuid=True), primary_key=True),
     Column("device_id", UUID(as_uuid=True), nullable=True),
     Column("result", JSONB, nullable=False),
-    Column("applied_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("applied_at", DateTime(timezone=True), nullable=False, server_default=func.now(), index=True),
 )
 """Every applied mutation id with the answer it got, for idempotent replay."""
 
