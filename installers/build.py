@@ -38,32 +38,54 @@ def this_platform() -> str:
 
 def parser() -> argparse.ArgumentParser:
     cli = argparse.ArgumentParser(prog="installers/build.py", description=__doc__.split("\n\n")[0])
-    cli.add_argument("--platform", choices=PLATFORMS, default=this_platform(),
-                     help="target platform (default: this one; another one only with --dry-run)")
+    cli.add_argument(
+        "--platform",
+        choices=PLATFORMS,
+        default=this_platform(),
+        help="target platform (default: this one; another one only with --dry-run)",
+    )
     cli.add_argument("--out", type=Path, default=ROOT / "build", help="output folder (default: build/)")
-    cli.add_argument("--unsigned", action="store_true",
-                     help="skip signing and verification (a local test build)")
+    cli.add_argument(
+        "--unsigned", action="store_true", help="skip signing and verification (a local test build)"
+    )
     cli.add_argument("--dry-run", action="store_true", help="print the steps and their commands, run nothing")
     linux = cli.add_argument_group("Linux")
     linux.add_argument("--repo", type=Path, help="apt repository to publish into (default: <out>/apt)")
     linux.add_argument("--revision", type=int, default=1, help="Debian revision of this build (default 1)")
-    linux.add_argument("--machine-config", type=Path, metavar="FILE",
-                       help="ship this file as /etc/branchsync/config.toml (default: the commented template)")
+    linux.add_argument(
+        "--machine-config",
+        type=Path,
+        metavar="FILE",
+        help="ship this file as /etc/branchsync/config.toml (default: the commented template)",
+    )
     linux.add_argument("--deb-compression", choices=["xz", "zstd", "gzip"], default="xz")
-    linux.add_argument("--gpg-key-file", type=Path,
-                       help="exported secret key to sign with (default $BRANCHSYNC_GPG_KEY_FILE)")
+    linux.add_argument(
+        "--gpg-key-file",
+        type=Path,
+        help="exported secret key to sign with (default $BRANCHSYNC_GPG_KEY_FILE)",
+    )
     linux.add_argument("--gpg-key-id", help="key in $GNUPGHOME to sign with (default $BRANCHSYNC_GPG_KEY_ID)")
-    linux.add_argument("--reuse-freeze", action="store_true",
-                       help="package the app already in <out>/dist (e.g. a new --revision)")
+    linux.add_argument(
+        "--reuse-freeze",
+        action="store_true",
+        help="package the app already in <out>/dist (e.g. a new --revision)",
+    )
     return cli
 
 
 def options_from_args(args: argparse.Namespace) -> Options:
     return Options(
-        platform=args.platform, out=args.out.absolute(), version=project_version(), revision=args.revision,
-        unsigned=args.unsigned, repo=args.repo.absolute() if args.repo else None,
-        machine_config=args.machine_config, deb_compression=args.deb_compression,
-        gpg_key_file=args.gpg_key_file, gpg_key_id=args.gpg_key_id, reuse_freeze=args.reuse_freeze,
+        platform=args.platform,
+        out=args.out.absolute(),
+        version=project_version(),
+        revision=args.revision,
+        unsigned=args.unsigned,
+        repo=args.repo.absolute() if args.repo else None,
+        machine_config=args.machine_config,
+        deb_compression=args.deb_compression,
+        gpg_key_file=args.gpg_key_file,
+        gpg_key_id=args.gpg_key_id,
+        reuse_freeze=args.reuse_freeze,
     )
 
 
@@ -78,8 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("     $ " + " ".join(command))
         return 0
     if options.platform != this_platform():
-        print(f"build.py: a {options.platform} build runs on a {options.platform} host (see --dry-run)",
-              file=sys.stderr)
+        print(
+            f"build.py: a {options.platform} build runs on a {options.platform} host (see --dry-run)",
+            file=sys.stderr,
+        )
         return 2
     if options.machine_config is not None:
         _check_machine_config(options.machine_config)

@@ -38,8 +38,19 @@ def executable(out: Path, platform: str) -> Path:
 
 
 def freeze_command(out: Path) -> list[str]:
-    return [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
-            "--distpath", str(out / "dist"), "--workpath", str(out / "work"), str(SPEC)]
+    return [
+        sys.executable,
+        "-m",
+        "PyInstaller",
+        "--noconfirm",
+        "--log-level",
+        "WARN",
+        "--distpath",
+        str(out / "dist"),
+        "--workpath",
+        str(out / "work"),
+        str(SPEC),
+    ]
 
 
 def freeze(out: Path, icons: Path, version: str) -> None:

@@ -101,8 +101,11 @@ def plan(options: Options) -> list[Step]:
     """The steps of a build of ``options.platform``, in order."""
     steps = _COMMON if not options.reuse_freeze else [step for step in _COMMON if step.name == "icons"]
     platform_steps = {"linux": _LINUX, "windows": _WINDOWS, "macos": _MACOS}[options.platform]
-    return [step for step in [*steps, *platform_steps]
-            if not (options.unsigned and step.name.startswith(("sign", "notarize", "verify")))]
+    return [
+        step
+        for step in [*steps, *platform_steps]
+        if not (options.unsigned and step.name.startswith(("sign", "notarize", "verify")))
+    ]
 
 
 # ---- every platform -------------------------------------------------------------------
@@ -128,8 +131,11 @@ def _smoke(options: Options, results: Results) -> None:
 _COMMON = [
     Step("icons", "draw the app icon as PNG, ICO and ICNS", action=_icons),
     Step("freeze", "PyInstaller, one folder, from installers/branchsync.spec", action=_freeze),
-    Step("smoke", "run the frozen app: --version, status --json on an empty data dir, window start/quit",
-         action=_smoke),
+    Step(
+        "smoke",
+        "run the frozen app: --version, status --json on an empty data dir, window start/quit",
+        action=_smoke,
+    ),
 ]
 
 
@@ -138,8 +144,14 @@ _COMMON = [
 
 def _deb(options: Options, results: Results) -> None:
     version = deb.debian_version(options.version, options.revision)
-    package = deb.build_deb(freeze.app_dir(options.out, "linux"), options.icons, options.packages, version,
-                            machine_config=options.machine_config, compression=options.deb_compression)
+    package = deb.build_deb(
+        freeze.app_dir(options.out, "linux"),
+        options.icons,
+        options.packages,
+        version,
+        machine_config=options.machine_config,
+        compression=options.deb_compression,
+    )
     results.artifacts["deb"] = str(package)
     results.figures["package_size_bytes"] = package.stat().st_size
     fields = run(["dpkg-deb", "--field", package, "Installed-Size"]).strip()
@@ -166,10 +178,16 @@ def _verify_linux(options: Options, results: Results) -> None:
 
 _LINUX = [
     Step("package", ".deb: /opt/branchsync, /usr/bin/branchsync, menu entry, icons, conffile", action=_deb),
-    Step("sign", "detached .asc for the .deb; add it to the apt repository; sign Release (InRelease, "
-         "Release.gpg)", action=_sign_linux),
-    Step("verify", "gpgv with the public key only: .asc, InRelease, Release.gpg; every hash down to the .deb",
-         action=_verify_linux),
+    Step(
+        "sign",
+        "detached .asc for the .deb; add it to the apt repository; sign Release (InRelease, Release.gpg)",
+        action=_sign_linux,
+    ),
+    Step(
+        "verify",
+        "gpgv with the public key only: .asc, InRelease, Release.gpg; every hash down to the .deb",
+        action=_verify_linux,
+    ),
 ]
 
 
@@ -177,8 +195,15 @@ _LINUX = [
 
 
 def _powershell(script: str, *args: str) -> list[str]:
-    return ["powershell", "-NoProfile", "-ExecutionPolicy", "Bypass", "-File",
-            str(INSTALLERS / "windows" / script), *args]
+    return [
+        "powershell",
+        "-NoProfile",
+        "-ExecutionPolicy",
+        "Bypass",
+        "-File",
+        str(INSTALLERS / "windows" / script),
+        *args,
+    ]
 
 
 def _windows_exes(options: Options) -> list[str]:
@@ -191,25 +216,39 @@ def _windows_setup(options: Options) -> str:
 
 
 def _inno_setup(options: Options) -> list[list[str]]:
-    return [[
-        "ISCC.exe",
-        f"/DAppVersion={options.version}",
-        f"/DSourceDir={freeze.app_dir(options.out, 'windows')}",
-        f"/DIconFile={options.icons / 'branchsync.ico'}",
-        f"/O{options.packages}",
-        str(INSTALLERS / "windows" / "branchsync.iss"),
-    ]]
+    return [
+        [
+            "ISCC.exe",
+            f"/DAppVersion={options.version}",
+            f"/DSourceDir={freeze.app_dir(options.out, 'windows')}",
+            f"/DIconFile={options.icons / 'branchsync.ico'}",
+            f"/O{options.packages}",
+            str(INSTALLERS / "windows" / "branchsync.iss"),
+        ]
+    ]
 
 
 _WINDOWS = [
-    Step("sign-app", "signtool: sign the .exe files that go into the installer (SHA-256, RFC 3161 timestamp)",
-         commands=lambda o: [_powershell("sign.ps1", *_windows_exes(o))]),
-    Step("package", "Inno Setup: per-machine installer; /SERVER= /CODE= /CABUNDLE= /NAME= write the config",
-         commands=_inno_setup),
-    Step("sign-installer", "signtool: sign the setup .exe",
-         commands=lambda o: [_powershell("sign.ps1", _windows_setup(o))]),
-    Step("verify", "signtool verify /pa /all: every signature chains to a trusted root and is timestamped",
-         commands=lambda o: [_powershell("sign.ps1", "-VerifyOnly", *_windows_exes(o), _windows_setup(o))]),
+    Step(
+        "sign-app",
+        "signtool: sign the .exe files that go into the installer (SHA-256, RFC 3161 timestamp)",
+        commands=lambda o: [_powershell("sign.ps1", *_windows_exes(o))],
+    ),
+    Step(
+        "package",
+        "Inno Setup: per-machine installer; /SERVER= /CODE= /CABUNDLE= /NAME= write the config",
+        commands=_inno_setup,
+    ),
+    Step(
+        "sign-installer",
+        "signtool: sign the setup .exe",
+        commands=lambda o: [_powershell("sign.ps1", _windows_setup(o))],
+    ),
+    Step(
+        "verify",
+        "signtool verify /pa /all: every signature chains to a trusted root and is timestamped",
+        commands=lambda o: [_powershell("sign.ps1", "-VerifyOnly", *_windows_exes(o), _windows_setup(o))],
+    ),
 ]
 
 
@@ -229,18 +268,36 @@ def _macos_pkg(options: Options) -> str:
 
 
 _MACOS = [
-    Step("sign-app", "codesign every Mach-O inside-out, hardened runtime, secure timestamp",
-         commands=lambda o: _macos("sign_app.sh", _macos_app(o))),
-    Step("notarize-app", "notarytool submit --wait, then staple the ticket to the .app",
-         commands=lambda o: _macos("notarize.sh", _macos_app(o))),
-    Step("package", "pkgbuild + productbuild: installs Branchsync.app in /Applications",
-         commands=lambda o: _macos("build_pkg.sh", _macos_app(o), o.version, _macos_pkg(o))),
-    Step("sign-installer", "productsign with the Developer ID Installer certificate",
-         commands=lambda o: _macos("sign_pkg.sh", _macos_pkg(o))),
-    Step("notarize-installer", "notarytool submit --wait, then staple the ticket to the .pkg",
-         commands=lambda o: _macos("notarize.sh", _macos_pkg(o))),
-    Step("verify", "codesign --verify --strict, spctl --assess, pkgutil --check-signature, stapler validate",
-         commands=lambda o: _macos("verify.sh", _macos_app(o), _macos_pkg(o))),
+    Step(
+        "sign-app",
+        "codesign every Mach-O inside-out, hardened runtime, secure timestamp",
+        commands=lambda o: _macos("sign_app.sh", _macos_app(o)),
+    ),
+    Step(
+        "notarize-app",
+        "notarytool submit --wait, then staple the ticket to the .app",
+        commands=lambda o: _macos("notarize.sh", _macos_app(o)),
+    ),
+    Step(
+        "package",
+        "pkgbuild + productbuild: installs Branchsync.app in /Applications",
+        commands=lambda o: _macos("build_pkg.sh", _macos_app(o), o.version, _macos_pkg(o)),
+    ),
+    Step(
+        "sign-installer",
+        "productsign with the Developer ID Installer certificate",
+        commands=lambda o: _macos("sign_pkg.sh", _macos_pkg(o)),
+    ),
+    Step(
+        "notarize-installer",
+        "notarytool submit --wait, then staple the ticket to the .pkg",
+        commands=lambda o: _macos("notarize.sh", _macos_pkg(o)),
+    ),
+    Step(
+        "verify",
+        "codesign --verify --strict, spctl --assess, pkgutil --check-signature, stapler validate",
+        commands=lambda o: _macos("verify.sh", _macos_app(o), _macos_pkg(o)),
+    ),
 ]
 
 

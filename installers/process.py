@@ -44,8 +44,14 @@ def run(
     command = [os.fspath(arg) for arg in argv]
     try:
         done = subprocess.run(
-            command, cwd=cwd, env=None if env is None else dict(env), input=stdin,
-            capture_output=True, text=True, timeout=timeout, check=False,
+            command,
+            cwd=cwd,
+            env=None if env is None else dict(env),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
     except subprocess.TimeoutExpired as exc:
         output = _text(exc.stdout) + _text(exc.stderr)

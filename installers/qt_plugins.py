@@ -32,10 +32,22 @@ KEEP: dict[str, frozenset[str]] = {
     "styles": frozenset({"qmodernwindowsstyle", "qwindowsvistastyle", "qmacstyle"}),
 }
 
-DROPPED_QT_LIBRARIES = frozenset({
-    "Qml", "QmlMeta", "QmlModels", "QmlWorkerScript", "Quick", "VirtualKeyboard", "VirtualKeyboardQml",
-    "Pdf", "Network", "EglFSDeviceIntegration", "EglFsKmsSupport", "WlShellIntegration",
-})
+DROPPED_QT_LIBRARIES = frozenset(
+    {
+        "Qml",
+        "QmlMeta",
+        "QmlModels",
+        "QmlWorkerScript",
+        "Quick",
+        "VirtualKeyboard",
+        "VirtualKeyboardQml",
+        "Pdf",
+        "Network",
+        "EglFSDeviceIntegration",
+        "EglFsKmsSupport",
+        "WlShellIntegration",
+    }
+)
 """Qt libraries no kept plugin links: dropped if anything still brings them in."""
 
 

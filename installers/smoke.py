@@ -27,8 +27,18 @@ __all__ = [
     "smoke_test",
 ]
 
-STATUS_KEYS = {"device_id", "branch", "server", "online", "cursor", "pending", "rejected", "conflicts",
-               "last_sync", "clock_offset_ms"}
+STATUS_KEYS = {
+    "device_id",
+    "branch",
+    "server",
+    "online",
+    "cursor",
+    "pending",
+    "rejected",
+    "conflicts",
+    "last_sync",
+    "clock_offset_ms",
+}
 TIMEOUT = 120
 
 
@@ -62,11 +72,16 @@ def isolated_env(scratch: Path) -> dict[str, str]:
     home = scratch / "home"
     home.mkdir(exist_ok=True)
     env.update(
-        HOME=str(home), USERPROFILE=str(home), APPDATA=str(home / "AppData" / "Roaming"),
-        LOCALAPPDATA=str(home / "AppData" / "Local"), XDG_CONFIG_HOME=str(home / ".config"),
-        XDG_DATA_HOME=str(home / ".local" / "share"), XDG_RUNTIME_DIR=str(scratch),
+        HOME=str(home),
+        USERPROFILE=str(home),
+        APPDATA=str(home / "AppData" / "Roaming"),
+        LOCALAPPDATA=str(home / "AppData" / "Local"),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_DATA_HOME=str(home / ".local" / "share"),
+        XDG_RUNTIME_DIR=str(scratch),
         BRANCHSYNC_MACHINE_CONFIG=str(scratch / "no-machine-config.toml"),
-        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring", QT_QPA_PLATFORM="offscreen",
+        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+        QT_QPA_PLATFORM="offscreen",
     )
     return env
 
@@ -100,8 +115,9 @@ def check_window(executable: Path, data_dir: Path, env: dict[str, str]) -> float
     seen: list[str] = []
     ready_ms: float | None = None
     started = time.perf_counter()
-    with subprocess.Popen(command, env={**env, READY_ENV: "1"}, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True) as process:
+    with subprocess.Popen(
+        command, env={**env, READY_ENV: "1"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as process:
         watchdog = threading.Timer(TIMEOUT, process.kill)  # a hung app ends the read loop below
         watchdog.start()
         try:

@@ -74,8 +74,12 @@ def write_indexes(repo: Path, *, origin: str = "Branchsync", label: str = "Branc
         (folder / "Packages").write_text(packages)
         (folder / "Packages.gz").write_bytes(gzip.compress(packages.encode(), compresslevel=9, mtime=0))
     options = {
-        "Origin": origin, "Label": label, "Suite": SUITE, "Codename": SUITE,
-        "Architectures": " ".join(architectures), "Components": COMPONENT,
+        "Origin": origin,
+        "Label": label,
+        "Suite": SUITE,
+        "Codename": SUITE,
+        "Architectures": " ".join(architectures),
+        "Components": COMPONENT,
         "Description": "Branchsync desktop app",
     }
     settings = [f"-oAPT::FTPArchive::Release::{key}={value}" for key, value in options.items()]

@@ -123,8 +123,11 @@ def stage(app_dir: Path, icons_dir: Path, staging: Path, *, machine_config: Path
     _put(staging, Path("/usr/bin") / PACKAGE, symlink_to=INSTALL_DIR / PACKAGE)
     _put(staging, Path(f"/usr/share/applications/{PACKAGE}.desktop"), source=HERE / "branchsync.desktop")
     for size in ICON_SIZES:
-        _put(staging, Path(f"/usr/share/icons/hicolor/{size}x{size}/apps/{PACKAGE}.png"),
-             source=icons_dir / f"{PACKAGE}-{size}.png")
+        _put(
+            staging,
+            Path(f"/usr/share/icons/hicolor/{size}x{size}/apps/{PACKAGE}.png"),
+            source=icons_dir / f"{PACKAGE}-{size}.png",
+        )
     _put(staging, Path(f"/usr/share/doc/{PACKAGE}/copyright"), source=HERE / "copyright")
     _put(staging, CONFFILE, source=machine_config or MACHINE_CONFIG_TEMPLATE)
     _normalise_modes(staging)
@@ -188,8 +191,12 @@ def md5sums(staging: Path) -> str:
     lines = []
     for path in sorted(staging.rglob("*")):
         relative = path.relative_to(staging).as_posix()
-        if path.is_file() and not path.is_symlink() and not relative.startswith("DEBIAN/") \
-                and relative not in conffiles:
+        if (
+            path.is_file()
+            and not path.is_symlink()
+            and not relative.startswith("DEBIAN/")
+            and relative not in conffiles
+        ):
             with path.open("rb") as file:
                 lines.append(f"{hashlib.file_digest(file, 'md5').hexdigest()}  {relative}\n")
     return "".join(lines)

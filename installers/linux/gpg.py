@@ -50,8 +50,17 @@ class Signer:
     passphrase_file: Path | None = None
 
     def _gpg(self, *args: str | Path) -> list[str | Path]:
-        argv: list[str | Path] = [require_tool("gpg", GNUPG), "--homedir", self.gnupghome, "--batch", "--yes",
-                                  "--local-user", self.fingerprint, "--digest-algo", "SHA512"]
+        argv: list[str | Path] = [
+            require_tool("gpg", GNUPG),
+            "--homedir",
+            self.gnupghome,
+            "--batch",
+            "--yes",
+            "--local-user",
+            self.fingerprint,
+            "--digest-algo",
+            "SHA512",
+        ]
         if self.passphrase_file is not None:
             argv += ["--pinentry-mode", "loopback", "--passphrase-file", self.passphrase_file]
         return [*argv, *args]
@@ -143,8 +152,17 @@ def _imported(key_file: Path) -> Iterator[Path]:
 def _secret_fingerprint(home: Path, wanted: str | None, where: Path) -> str:
     """The fingerprint of the secret key in ``home`` (the one matching ``wanted``, if given)."""
     try:
-        listing = run([require_tool("gpg", GNUPG), "--homedir", home, "--batch", "--with-colons",
-                       "--list-secret-keys", *([wanted] if wanted else [])])
+        listing = run(
+            [
+                require_tool("gpg", GNUPG),
+                "--homedir",
+                home,
+                "--batch",
+                "--with-colons",
+                "--list-secret-keys",
+                *([wanted] if wanted else []),
+            ]
+        )
     except StepFailed as exc:
         raise SigningKeyMissing(f"no secret key {wanted or ''} in {where}: {exc.output.strip()}") from exc
     fingerprints = _primary_fingerprints(listing)

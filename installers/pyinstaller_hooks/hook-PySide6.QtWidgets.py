@@ -11,5 +11,8 @@ from PyInstaller.utils.hooks.qt import add_qt6_dependencies
 from installers.qt_plugins import keep_plugin
 
 hiddenimports, binaries, datas = add_qt6_dependencies(__file__)
-binaries = [(source, target) for source, target in binaries
-            if PurePath(target).parent.name != "plugins" or keep_plugin(PurePath(source))]
+binaries = [
+    (source, target)
+    for source, target in binaries
+    if PurePath(target).parent.name != "plugins" or keep_plugin(PurePath(source))
+]

@@ -40,14 +40,28 @@ def make_gpg_key(folder: Path, name: str) -> GpgKey:
     home = Path(tempfile.mkdtemp(prefix="bs-test-gpg-"))  # short: gpg-agent's socket path is limited
     gpg = ["gpg", "--homedir", str(home), "--batch"]
     try:
-        subprocess.run([*gpg, "--passphrase", "", "--quick-gen-key", f"{name} <{name}@branchsync.invalid>",
-                        "ed25519", "sign", "1d"], check=True, capture_output=True)
-        listing = subprocess.run([*gpg, "--with-colons", "--list-secret-keys"], check=True,
-                                 capture_output=True, text=True).stdout
+        subprocess.run(
+            [
+                *gpg,
+                "--passphrase",
+                "",
+                "--quick-gen-key",
+                f"{name} <{name}@branchsync.invalid>",
+                "ed25519",
+                "sign",
+                "1d",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        listing = subprocess.run(
+            [*gpg, "--with-colons", "--list-secret-keys"], check=True, capture_output=True, text=True
+        ).stdout
         fingerprint = next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:"))
         secret, public = folder / f"{name}-secret.asc", folder / f"{name}-public.gpg"
-        subprocess.run([*gpg, "--armor", "--output", str(secret), "--export-secret-keys", fingerprint],
-                       check=True)
+        subprocess.run(
+            [*gpg, "--armor", "--output", str(secret), "--export-secret-keys", fingerprint], check=True
+        )
         subprocess.run([*gpg, "--output", str(public), "--export", fingerprint], check=True)
         return GpgKey(secret, public, fingerprint)
     finally:
@@ -88,9 +102,20 @@ class LinuxBuild:
 def run_build(out: Path, key: GpgKey, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "BRANCHSYNC_GPG_KEY_FILE": str(key.secret_file), "QT_QPA_PLATFORM": "offscreen"}
     return subprocess.run(
-        [sys.executable, str(ROOT / "installers" / "build.py"), "--out", str(out),
-         "--deb-compression", "zstd", *args],
-        env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False,
+        [
+            sys.executable,
+            str(ROOT / "installers" / "build.py"),
+            "--out",
+            str(out),
+            "--deb-compression",
+            "zstd",
+            *args,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=BUILD_TIMEOUT,
+        check=False,
     )
 
 
@@ -116,9 +141,20 @@ def apt_sandbox(tmp_path: Path) -> Iterator[list[str]]:
     for folder in (lists / "partial", archives / "partial"):
         folder.mkdir(parents=True)
     yield [
-        "-o", f"Dir::Etc::SourceList={tmp_path / 'sources.list'}", "-o", "Dir::Etc::SourceParts=/dev/null",
-        "-o", f"Dir::State::Lists={lists}", "-o", f"Dir::Cache::Archives={archives}",
-        "-o", "Dir::Cache::pkgcache=", "-o", "Dir::Cache::srcpkgcache=", "-o", "APT::Sandbox::User=root",
+        "-o",
+        f"Dir::Etc::SourceList={tmp_path / 'sources.list'}",
+        "-o",
+        "Dir::Etc::SourceParts=/dev/null",
+        "-o",
+        f"Dir::State::Lists={lists}",
+        "-o",
+        f"Dir::Cache::Archives={archives}",
+        "-o",
+        "Dir::Cache::pkgcache=",
+        "-o",
+        "Dir::Cache::srcpkgcache=",
+        "-o",
+        "APT::Sandbox::User=root",
     ]
 
 

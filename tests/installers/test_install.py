@@ -90,8 +90,19 @@ def test_dpkg_installs_a_working_command(installed: Path, user_env: dict[str, st
         data.mkdir()
         Path(shared).chmod(0o755)
         shutil.chown(data, "nobody", "nogroup")
-        as_nobody = sh("runuser", "-u", "nobody", "--", "env", f"HOME={data}", COMMAND, "--data-dir", data,
-                       "status", "--json")
+        as_nobody = sh(
+            "runuser",
+            "-u",
+            "nobody",
+            "--",
+            "env",
+            f"HOME={data}",
+            COMMAND,
+            "--data-dir",
+            data,
+            "status",
+            "--json",
+        )
     assert json.loads(as_nobody.stdout)["device_id"] is None
     assert sh("branchsync", "--version", env=user_env).stdout.strip() == "branchsync 0.1.0"
     demo = sh("branchsync", "demo", env=user_env, check=False)  # it needs the server: source installs only
@@ -123,8 +134,11 @@ def company_tls_server(database_url: str, tmp_path: Path) -> Iterator[tuple[Live
 
 
 def test_the_installed_app_trusts_the_ca_it_configured_in_etc(
-    installed: Path, company_tls_server: tuple[LiveServer, trustme.CA], database_url: str,
-    user_env: dict[str, str], tmp_path: Path,
+    installed: Path,
+    company_tls_server: tuple[LiveServer, trustme.CA],
+    database_url: str,
+    user_env: dict[str, str],
+    tmp_path: Path,
 ) -> None:
     server, ca = company_tls_server
     code = asyncio.run(issue_code(database_url))

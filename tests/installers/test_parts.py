@@ -30,8 +30,12 @@ from tests.installers.conftest import GpgKey
 
 @pytest.mark.parametrize(
     ("upstream", "revision", "debian"),
-    [("0.1.0", 1, "0.1.0-1"), ("1.2.0rc1", 2, "1.2.0~rc1-2"), ("2.0.0.dev3", 1, "2.0.0~dev3-1"),
-     ("1.0b2", 1, "1.0~b2-1")],
+    [
+        ("0.1.0", 1, "0.1.0-1"),
+        ("1.2.0rc1", 2, "1.2.0~rc1-2"),
+        ("2.0.0.dev3", 1, "2.0.0~dev3-1"),
+        ("1.0b2", 1, "1.0~b2-1"),
+    ],
 )
 def test_debian_versions_sort_pre_releases_first(upstream: str, revision: int, debian: str) -> None:
     assert debian_version(upstream, revision) == debian
@@ -70,11 +74,17 @@ def test_fingerprints_are_read_from_primary_keys_only() -> None:
 
 @pytest.mark.parametrize(
     ("path", "kept"),
-    [("plugins/platforms/libqxcb.so", True), ("plugins/platforms/qwindows.dll", True),
-     ("plugins/platforms/libqcocoa.dylib", True), ("plugins/platforms/libqeglfs.so", False),
-     ("plugins/platforminputcontexts/libqtvirtualkeyboardplugin.so", False),
-     ("plugins/platformthemes/libqgtk3.so", False), ("plugins/imageformats/libqpdf.so", False),
-     ("plugins/imageformats/libqjpeg.so", True), ("plugins/generic/libqevdevtouchplugin.so", False)],
+    [
+        ("plugins/platforms/libqxcb.so", True),
+        ("plugins/platforms/qwindows.dll", True),
+        ("plugins/platforms/libqcocoa.dylib", True),
+        ("plugins/platforms/libqeglfs.so", False),
+        ("plugins/platforminputcontexts/libqtvirtualkeyboardplugin.so", False),
+        ("plugins/platformthemes/libqgtk3.so", False),
+        ("plugins/imageformats/libqpdf.so", False),
+        ("plugins/imageformats/libqjpeg.so", True),
+        ("plugins/generic/libqevdevtouchplugin.so", False),
+    ],
 )
 def test_qt_plugins_kept_are_the_ones_a_desktop_window_loads(path: str, kept: bool) -> None:
     assert keep_plugin(PurePath(path)) is kept
@@ -100,8 +110,11 @@ def test_the_shipped_config_template_sets_nothing_and_every_example_is_valid(tmp
     document = read_toml(MACHINE_CONFIG_TEMPLATE)
     assert document == {}
     uncommented = tmp_path / "config.toml"
-    examples = [line.removeprefix("# ") for line in MACHINE_CONFIG_TEMPLATE.read_text().splitlines()
-                if line.startswith("# ") and " = " in line and "`" not in line]
+    examples = [
+        line.removeprefix("# ")
+        for line in MACHINE_CONFIG_TEMPLATE.read_text().splitlines()
+        if line.startswith("# ") and " = " in line and "`" not in line
+    ]
     uncommented.write_text("\n".join(examples))
     example = read_toml(uncommented)
     assert example is not None
@@ -120,8 +133,10 @@ def test_missing_tools_and_failing_commands_say_what_to_do() -> None:
 def test_no_signing_key_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SigningKeyMissing, match="BRANCHSYNC_GPG_KEY_FILE"), signer_from_environment({}):
         pass
-    with pytest.raises(SigningKeyMissing, match="is not a file"), \
-            signer_from_environment({"BRANCHSYNC_GPG_KEY_FILE": str(tmp_path / "missing.asc")}):
+    with (
+        pytest.raises(SigningKeyMissing, match="is not a file"),
+        signer_from_environment({"BRANCHSYNC_GPG_KEY_FILE": str(tmp_path / "missing.asc")}),
+    ):
         pass
 
 

@@ -35,8 +35,20 @@ def options(platform: str, **extra: object) -> Options:
     [
         ("linux", ["icons", "freeze", "smoke", "package", "sign", "verify"]),
         ("windows", ["icons", "freeze", "smoke", "sign-app", "package", "sign-installer", "verify"]),
-        ("macos", ["icons", "freeze", "smoke", "sign-app", "notarize-app", "package", "sign-installer",
-                   "notarize-installer", "verify"]),
+        (
+            "macos",
+            [
+                "icons",
+                "freeze",
+                "smoke",
+                "sign-app",
+                "notarize-app",
+                "package",
+                "sign-installer",
+                "notarize-installer",
+                "verify",
+            ],
+        ),
     ],
 )
 def test_build_smoke_test_package_sign_verify_in_that_order(platform: str, names: list[str]) -> None:
@@ -60,8 +72,9 @@ def test_windows_signs_the_exes_then_packages_them_then_signs_the_setup(
 ) -> None:
     assert build.main(["--dry-run", "--platform", "windows"]) == 0
     out = capsys.readouterr().out
-    sign_app, package, sign_setup, verify = (out.index(f". {name}:") for name in
-                                             ("sign-app", "package", "sign-installer", "verify"))
+    sign_app, package, sign_setup, verify = (
+        out.index(f". {name}:") for name in ("sign-app", "package", "sign-installer", "verify")
+    )
     assert sign_app < package < sign_setup < verify
     assert re.search(r"sign\.ps1 \S+branchsync\.exe \S+branchsyncw\.exe", out)
     assert "ISCC.exe /DAppVersion=0.1.0 /DSourceDir=" in out
@@ -75,8 +88,12 @@ def test_another_platform_is_built_on_its_own_host(capsys: pytest.CaptureFixture
 
 def test_the_spec_is_python_and_keeps_only_the_qt_we_use() -> None:
     tree = ast.parse((INSTALLERS / "branchsync.spec").read_text())
-    (excluded,) = [node.value for node in ast.walk(tree) if isinstance(node, ast.Assign)
-                   and any(getattr(target, "id", "") == "EXCLUDED_MODULES" for target in node.targets)]
+    (excluded,) = [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        and any(getattr(target, "id", "") == "EXCLUDED_MODULES" for target in node.targets)
+    ]
     text = ast.unparse(excluded)
     for unused in ("QtNetwork", "QtQml", "QtQuick", "QtWebEngineCore", "QtSql", "QtPdf", "QtMultimedia"):
         assert f"'{unused}'" in text
@@ -121,15 +138,21 @@ def test_every_silent_install_parameter_is_documented_and_read() -> None:
 
 def test_the_config_the_windows_installer_writes_is_one_the_app_reads(tmp_path: Path) -> None:
     """Replay [Code]'s AddLine templates with sample parameters; the result must load."""
-    params = {"SERVER": "https://sync.example.com", "CODE": "K7M2-Q9XP", "CABUNDLE": r"\\fs\it\ca.pem",
-              "NAME": 'Front desk "A"', "PIN": "server_url, ca_bundle"}
+    params = {
+        "SERVER": "https://sync.example.com",
+        "CODE": "K7M2-Q9XP",
+        "CABUNDLE": r"\\fs\it\ca.pem",
+        "NAME": 'Front desk "A"',
+        "PIN": "server_url, ca_bundle",
+    }
 
     def toml_string(value: str) -> str:  # TomlString in [Code]
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
     lines = []
-    for literal, call, name in re.findall(r"AddLine\(Lines, '([^']*)'(?: \+ (\w+)\(Param\('(\w+)'\)\))?\)",
-                                          iss_sections()["Code"]):
+    for literal, call, name in re.findall(
+        r"AddLine\(Lines, '([^']*)'(?: \+ (\w+)\(Param\('(\w+)'\)\))?\)", iss_sections()["Code"]
+    ):
         if call == "TomlString":
             lines.append(literal + toml_string(params[name]))
         elif call == "TomlList":
@@ -152,8 +175,12 @@ def test_the_signing_script_timestamps_and_verifies() -> None:
     script = (INSTALLERS / "windows" / "sign.ps1").read_text()
     assert "sign /fd sha256 /tr $timestamp /td sha256" in script
     assert "verify /pa /all" in script and "TimeStamperCertificate" in script
-    for variable in ("BRANCHSYNC_SIGN_CERT_SHA1", "BRANCHSYNC_SIGN_PFX", "BRANCHSYNC_SIGN_PFX_PASSWORD",
-                     "BRANCHSYNC_TIMESTAMP_URL"):
+    for variable in (
+        "BRANCHSYNC_SIGN_CERT_SHA1",
+        "BRANCHSYNC_SIGN_PFX",
+        "BRANCHSYNC_SIGN_PFX_PASSWORD",
+        "BRANCHSYNC_TIMESTAMP_URL",
+    ):
         assert variable in script and variable in (INSTALLERS / "README.md").read_text()
 
 
@@ -184,12 +211,18 @@ def test_the_distribution_parses_once_filled_in() -> None:
     assert "@VERSION@" in build_pkg and "@HOST_ARCHITECTURES@" in build_pkg
 
 
-@pytest.mark.parametrize("script", [*sorted(MACOS.glob("*.sh")), MACOS / "pkg-scripts" / "postinstall"],
-                         ids=lambda path: path.name)
+@pytest.mark.parametrize(
+    "script", [*sorted(MACOS.glob("*.sh")), MACOS / "pkg-scripts" / "postinstall"], ids=lambda path: path.name
+)
 def test_the_shell_scripts_are_clean(script: Path) -> None:
     assert subprocess.run(["bash", "-n", str(script)], check=False).returncode == 0
-    linted = subprocess.run([shutil.which("shellcheck") or "shellcheck", "-x", str(script)], cwd=ROOT,
-                            capture_output=True, text=True, check=False)
+    linted = subprocess.run(
+        [shutil.which("shellcheck") or "shellcheck", "-x", str(script)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert linted.returncode == 0, linted.stdout
 
 

@@ -37,7 +37,7 @@ def tamper(path: Path, old: bytes | None = None, new: bytes = b"") -> None:
     data = path.read_bytes()
     if old is None:
         middle = len(data) // 2
-        changed = data[:middle] + bytes([data[middle] ^ 0x01]) + data[middle + 1:]
+        changed = data[:middle] + bytes([data[middle] ^ 0x01]) + data[middle + 1 :]
     else:
         assert old in data
         changed = data.replace(old, new, 1)
@@ -76,8 +76,12 @@ def test_everything_verifies_with_the_public_key_alone(linux_build: LinuxBuild) 
 def test_tampering_anywhere_fails_verification(
     repo: Path, linux_build: LinuxBuild, where: str, old: bytes | None, new: bytes, complaint: str
 ) -> None:
-    target = {"deb": the_deb(repo), "Packages": repo / DIST / "main" / "binary-amd64" / "Packages",
-              "Release": repo / DIST / "Release", "InRelease": repo / DIST / "InRelease"}[where]
+    target = {
+        "deb": the_deb(repo),
+        "Packages": repo / DIST / "main" / "binary-amd64" / "Packages",
+        "Release": repo / DIST / "Release",
+        "InRelease": repo / DIST / "InRelease",
+    }[where]
     tamper(target, old, new)
     with pytest.raises(VerificationFailed, match=complaint):
         apt_repo.verify_repository(repo, linux_build.keyring)
@@ -119,8 +123,9 @@ def test_apt_reads_the_signed_repository(
     assert (tmp_path / linux_build.deb.name).read_bytes() == linux_build.deb.read_bytes()
 
 
-def test_apt_refuses_a_tampered_release(repo: Path, linux_build: LinuxBuild, apt_sandbox: list[str],
-                                        tmp_path: Path) -> None:
+def test_apt_refuses_a_tampered_release(
+    repo: Path, linux_build: LinuxBuild, apt_sandbox: list[str], tmp_path: Path
+) -> None:
     point_apt_at(tmp_path / "sources.list", repo, linux_build.keyring)
     tamper(repo / DIST / "InRelease", b"Suite: stable", b"Suite: stahle")
     updated = apt(apt_sandbox, "update")
@@ -128,8 +133,9 @@ def test_apt_refuses_a_tampered_release(repo: Path, linux_build: LinuxBuild, apt
     assert "signature" in (updated.stdout + updated.stderr).lower()
 
 
-def test_apt_refuses_a_tampered_package(repo: Path, linux_build: LinuxBuild, apt_sandbox: list[str],
-                                        tmp_path: Path) -> None:
+def test_apt_refuses_a_tampered_package(
+    repo: Path, linux_build: LinuxBuild, apt_sandbox: list[str], tmp_path: Path
+) -> None:
     point_apt_at(tmp_path / "sources.list", repo, linux_build.keyring)
     assert apt(apt_sandbox, "update").returncode == 0
     tamper(the_deb(repo))

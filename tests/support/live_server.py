@@ -38,7 +38,11 @@ class LiveServer:
 
 @contextmanager
 def live_server(
-    settings: Settings, startup_timeout: float = 30.0, *, app: FastAPI | None = None, port: int | None = None,
+    settings: Settings,
+    startup_timeout: float = 30.0,
+    *,
+    app: FastAPI | None = None,
+    port: int | None = None,
     tls: tuple[str, str] | None = None,
 ) -> Iterator[LiveServer]:
     """Run ``create_app(settings)`` (or ``app``, built from it) under uvicorn on a free loopback port
@@ -47,9 +51,14 @@ def live_server(
     port = port or free_port()
     certfile, keyfile = tls or (None, None)
     config = uvicorn.Config(
-        app or create_app(settings), host="127.0.0.1", port=port, log_level="warning",
-        ws_ping_interval=settings.ws_ping_interval_s, ws_ping_timeout=settings.ws_ping_timeout_s,
-        ssl_certfile=certfile, ssl_keyfile=keyfile,
+        app or create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        ws_ping_interval=settings.ws_ping_interval_s,
+        ws_ping_timeout=settings.ws_ping_timeout_s,
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
@@ -60,7 +69,7 @@ def live_server(
             raise RuntimeError("server failed to start")
         if time.monotonic() > deadline:
             raise TimeoutError("server did not start in time")
-        time.sleep(0.01)  # noqa: sleep-ok (polling a condition with a deadline)
+        time.sleep(0.01)  # sleep-ok: polling a condition with a deadline
     try:
         secure = "s" if tls else ""
         yield LiveServer(f"http{secure}://127.0.0.1:{port}", f"ws{secure}://127.0.0.1:{port}", settings)

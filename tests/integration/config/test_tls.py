@@ -87,8 +87,13 @@ def test_with_the_shipped_bundle_enrolment_push_pull_and_socket_work(
 
 @pytest.mark.parametrize("shipped", ["nothing", "another CA"])
 def test_without_the_company_bundle_the_server_is_not_trusted(
-    tls_server: LiveServer, database_url: str, company_ca: trustme.CA, it_folder: Path, tmp_path: Path,
-    capsys: pytest.CaptureFixture[str], shipped: str,
+    tls_server: LiveServer,
+    database_url: str,
+    company_ca: trustme.CA,
+    it_folder: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    shipped: str,
 ) -> None:
     if shipped == "another CA":
         ship(it_folder, trustme.CA())
