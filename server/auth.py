@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Hashable
 from datetime import timedelta
 from typing import Annotated
 
@@ -25,7 +26,7 @@ from protocol.errors import ErrorCode
 from server.auth_types import AuthenticatedDevice
 from server.deps import StateDep
 from server.errors import ApiError
-from server.ratelimit import retry_after_header
+from server.ratelimit import RateLimiter, retry_after_header
 
 __all__ = [
     "LAST_SEEN_EVERY",
@@ -39,6 +40,7 @@ __all__ = [
     "new_code",
     "new_token",
     "normalize_code",
+    "within_rate",
 ]
 
 TOKEN_PREFIX = "bsd_"
@@ -144,15 +146,24 @@ async def current_device(request: Request, state: StateDep) -> AuthenticatedDevi
         device = await authenticate(conn, token)
     if device is None:
         raise _unauthorized("unknown or revoked device token")
-    wait = state.limiter.acquire(device.id, time.monotonic())
+    within_rate(state.limiter, device.id, "requests from this device")
+    return device
+
+
+def within_rate(limiter: RateLimiter, key: Hashable, what: str) -> None:
+    """Take a token for ``key`` now.
+
+    Raises:
+        ApiError: 429 with ``Retry-After`` when ``key`` has none left.
+    """
+    wait = limiter.acquire(key, time.monotonic())
     if wait > 0:
         raise ApiError(
             429,
             ErrorCode.RATE_LIMITED,
-            f"too many requests from this device; retry in {wait:.2f} s",
+            f"too many {what}; retry in {wait:.2f} s",
             headers={"Retry-After": retry_after_header(wait)},
         )
-    return device
 
 
 CurrentDevice = Annotated[AuthenticatedDevice, Depends(current_device)]

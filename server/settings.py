@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     rate_per_s: float = Field(default=100.0, gt=0)
     """Sustained requests per second one device may make."""
     rate_burst: int = Field(default=50, ge=1)
+    enroll_rate_per_min: float = Field(default=60, gt=0)
+    """Enrolment attempts per minute from one network address (codes carry 100 random bits,
+    so this guards the database against a flood, not the codes against guessing)."""
+    enroll_burst: int = Field(default=30, ge=1)
+    """Attempts one address may make at once: a whole office rolling out at 9:00 behind one NAT."""
     ws_queue_frames: int = Field(default=256, ge=1)
     """Frames a socket may fall behind before it gets ``resync`` and is closed."""
     ws_ping_interval_s: float = Field(default=20.0, gt=0)

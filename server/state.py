@@ -37,6 +37,8 @@ class ServerState:
     fanout: Fanout | None = None
     limiter: RateLimiter = field(init=False)
     """Per-device request rate (``settings.rate_per_s``, bursts of ``rate_burst``)."""
+    enroll_limiter: RateLimiter = field(init=False)
+    """Enrolment attempts per network address (``settings.enroll_rate_per_min``)."""
     metrics: Metrics = field(default_factory=Metrics)
     """This app's Prometheus metrics (its own registry)."""
     ops: OpsTasks | None = None
@@ -44,3 +46,4 @@ class ServerState:
 
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(self.settings.rate_per_s, self.settings.rate_burst)
+        self.enroll_limiter = RateLimiter(self.settings.enroll_rate_per_min / 60, self.settings.enroll_burst)

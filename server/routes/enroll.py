@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from protocol.messages import BranchInfo, EnrollRequest, EnrollResponse
+from server.auth import within_rate
 from server.deps import StateDep
 from server.enrollment import enroll
 
@@ -16,10 +17,15 @@ router = APIRouter(prefix="/api/v1", tags=["enrolment"])
 @router.post(
     "/enroll",
     response_model=EnrollResponse,
-    responses={403: {"description": "The code is unknown, used or expired (`enroll_code_*`)."}},
+    responses={
+        403: {"description": "The code is unknown, used or expired (`enroll_code_*`)."},
+        429: {"description": "Too many attempts from this address (`rate_limited`, with `Retry-After`)."},
+    },
 )
-async def enroll_device(body: EnrollRequest, state: StateDep) -> EnrollResponse:
+async def enroll_device(body: EnrollRequest, request: Request, state: StateDep) -> EnrollResponse:
     """Enrol this device in the branch the code was issued for; the token is shown only once."""
+    address = request.client.host if request.client else "unknown"
+    within_rate(state.enroll_limiter, address, "enrolment attempts from this address")
     async with state.engine.begin() as conn:
         done = await enroll(conn, body.code, body.device_name, body.app_version)
     return EnrollResponse(

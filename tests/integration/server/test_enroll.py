@@ -4,6 +4,7 @@ expire, are stored hashed, and bad input is refused with the contract's error bo
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 
 import httpx
@@ -14,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from protocol.messages import EnrollResponse
 from server import admin
 from server.auth import authenticate, hash_code, hash_token
+from server.settings import Settings
 from server.tables import devices, enroll_codes
 from tests.support.devices import enrolled_device, issue_code, protocol_headers
-from tests.support.live_server import LiveServer
+from tests.support.live_server import LiveServer, live_server
 
 
 async def _enroll(server: LiveServer, body: object) -> httpx.Response:
@@ -170,3 +172,23 @@ async def test_the_helper_gives_a_device_whose_token_authenticates(
     assert found is not None and str(found.id) == device.id
     assert found.branch_name == device.branch == "South" and str(found.branch_id) == device.branch_id
     assert device.headers == {"Branchsync-Protocol": "1", "Authorization": f"Bearer {device.token}"}
+
+
+async def test_a_flood_of_attempts_from_one_address_gets_429_and_a_good_code_still_works_later(
+    database_url: str,
+) -> None:
+    settings = Settings(database_url=database_url, enroll_rate_per_min=60, enroll_burst=3)
+    with live_server(settings) as server:
+        code = await issue_code(database_url, "North")
+        guesses = [await _enroll(server, {"code": f"WRONG-{n}", "device_name": "x"}) for n in range(3)]
+        flooded = await _enroll(server, {"code": code, "device_name": "Front desk"})
+        wait = int(flooded.headers["Retry-After"])
+        retry_at = time.monotonic() + wait
+        while time.monotonic() < retry_at:
+            await asyncio.sleep(0.05)  # sleep-ok: waiting out the Retry-After the server asked for
+        later = await _enroll(server, {"code": code, "device_name": "Front desk"})
+
+    assert [g.status_code for g in guesses] == [403, 403, 403]
+    assert flooded.status_code == 429 and flooded.json()["error"]["code"] == "rate_limited"
+    assert wait == 1
+    assert later.status_code == 200, later.text
