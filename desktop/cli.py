@@ -96,10 +96,12 @@ def _collection(name: str) -> str:
 
 def _status(args: argparse.Namespace) -> int:
     with _open(args) as cache:
-        state, counts = cache.state(), cache.counts()
+        state, counts, directory = cache.state(), cache.counts(), cache.directory()
+    own = directory.branch(state.branch_id)
     report = {
         "device_id": state.device_id,
         "branch": state.branch_name,
+        "branch_timezone": own.timezone if own else None,
         "server": state.server_url,
         "online": state.online,
         "cursor": state.cursor,
@@ -215,8 +217,10 @@ def _desktop(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     if getattr(sys, "frozen", False):  # the installed app carries no server (installers/branchsync.spec)
-        _say_error("the demo runs a server too, so it needs a source install: `pip install -e .`, then "
-                   f"`{PROG} demo`")
+        _say_error(
+            "the demo runs a server too, so it needs a source install: `pip install -e .`, then "
+            f"`{PROG} demo`"
+        )
         return EXIT_USAGE
     from desktop.demo import main as run_demo
 

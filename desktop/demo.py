@@ -129,25 +129,20 @@ def running_demo(
     with ExitStack() as stack:
         server = stack.enter_context(DemoServer(folder / "server", database_url))
         enrolments = {name: server.branch_and_code(name) for name in BRANCHES}
-        names = {branch_id: name for name, (branch_id, _) in enrolments.items()}
-        devices: dict[str, str] = {}
         prepared = []
         client_ids: list[str] | None = None
         for number, name in enumerate(BRANCHES):
             relay = stack.enter_context(LinkProxy("127.0.0.1", server.port))
             cache = stack.enter_context(Cache(folder / name.lower()))
             branch_id, code = enrolments[name]
-            enrolled = asyncio.run(enroll_device(cache, relay.url, code, f"{name} front desk"))
-            devices[enrolled.device_id] = f"{name} front desk"
+            asyncio.run(enroll_device(cache, relay.url, code, f"{name} front desk"))
             client_ids = _seed(cache, branch_id, clients, client_ids, seed=number)
             if number == 0:
                 _push_once(cache)
             prepared.append((name, relay, cache))
         branches = []
         for name, relay, cache in prepared:
-            branch = BranchWindow(
-                cache, branch_names=names, device_names=devices, settings_key=f"demo-{name.lower()}"
-            )
+            branch = BranchWindow(cache, settings_key=f"demo-{name.lower()}")
             stack.callback(branch.close)
             switch = LinkSwitch(relay)
             branch.window.add_tool_widget(switch)

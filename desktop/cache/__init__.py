@@ -1,4 +1,5 @@
-"""The local SQLite cache of a branch: rows, outbox, conflicts, rejected mutations, sync state.
+"""The local SQLite cache of a branch: rows, outbox, conflicts, rejected mutations, sync state,
+and the branch directory.
 
 The UI reads and writes here only (it never waits for the network); the sync engine
 drains the outbox and applies what the server sends. ``Cache`` is the whole public
@@ -8,6 +9,7 @@ surface; the submodules hold the logic and each take an open connection.
 from desktop.cache.apply import ApplyOutcome
 from desktop.cache.cache import Cache, Counts, Writer
 from desktop.cache.conflicts import Conflict
+from desktop.cache.directory import Branch, Device, Directory
 from desktop.cache.errors import (
     BadFile,
     CacheError,
@@ -27,10 +29,13 @@ from desktop.cache.state import Key, SyncState
 __all__ = [
     "ApplyOutcome",
     "BadFile",
+    "Branch",
     "Cache",
     "CacheError",
     "Conflict",
     "Counts",
+    "Device",
+    "Directory",
     "EpochChanged",
     "Key",
     "NotFound",

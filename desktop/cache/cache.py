@@ -17,11 +17,22 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from desktop.cache import apply, conflicts, outbox, push_results, queries, rejected, restamp, writes
+from desktop.cache import (
+    apply,
+    conflicts,
+    directory,
+    outbox,
+    push_results,
+    queries,
+    rejected,
+    restamp,
+    writes,
+)
 from desktop.cache import epoch as epoch_reset
 from desktop.cache.clock import WallClock, observe
 from desktop.cache.conflicts import Conflict
 from desktop.cache.db import DEFAULT_BUSY_TIMEOUT_MS, Database
+from desktop.cache.directory import Directory
 from desktop.cache.errors import storage_errors
 from desktop.cache.migrations import upgrade
 from desktop.cache.outbox import OutboxEntry
@@ -31,7 +42,7 @@ from desktop.cache.rows import Record
 from desktop.cache.state import Key, SyncState, Value, read_state, read_values, write_values
 from desktop.paths import database_path
 from protocol.hlc import system_wall_ms
-from protocol.messages import Change, MutationResult
+from protocol.messages import BranchInfo, Change, DirectoryResponse, MutationResult
 from protocol.version import MAX_MUTATIONS_PER_PUSH, MAX_PUSH_BYTES
 
 __all__ = ["Cache", "Counts", "Writer"]
@@ -199,9 +210,19 @@ class Cache:
             write_values(conn, values)
 
     def set_enrollment(
-        self, *, device_id: str, branch_id: str, branch_name: str, server_url: str, epoch: str | None = None
+        self,
+        *,
+        device_id: str,
+        branch_id: str,
+        branch_name: str,
+        server_url: str,
+        epoch: str | None = None,
+        branch_timezone: str | None = None,
     ) -> None:
-        """Record a successful enrolment; the device id becomes the HLC node from now on."""
+        """Record a successful enrolment; the device id becomes the HLC node from now on.
+
+        The branch also goes into the directory, so its name and zone are known at once.
+        """
         values: dict[Key, Value] = {
             Key.DEVICE_ID: device_id,
             Key.BRANCH_ID: branch_id,
@@ -212,6 +233,21 @@ class Cache:
             if epoch is not None and read_values(conn, [Key.EPOCH]).get(Key.EPOCH) is None:
                 values[Key.EPOCH] = epoch
             write_values(conn, values)
+            directory.remember_branch(
+                conn, BranchInfo(id=branch_id, name=branch_name, timezone=branch_timezone)
+            )
+
+    # ---- the branch directory ----------------------------------------------------
+
+    def directory(self) -> Directory:
+        """The branches and devices known here (names, time zones)."""
+        with self._db.read() as conn:
+            return directory.read(conn)
+
+    def replace_directory(self, listed: DirectoryResponse) -> None:
+        """Store the server's new directory instead of the old one, in one transaction."""
+        with self._db.write() as conn:
+            directory.replace(conn, listed)
 
     def observe_hlc(self, hlc: str) -> None:
         """Absorb a server stamp (``server_hlc`` of an answer or the hello frame)."""

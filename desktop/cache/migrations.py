@@ -3,8 +3,9 @@
 ``STEPS[n]`` takes a file from version ``n`` to ``n + 1``; they run in order, in the
 caller's write transaction (``user_version`` is transactional), so a crash mid-upgrade
 leaves the old version intact. Append a step for every change to a bookkeeping
-table, and never edit a released step (step 1 builds from ``schema.py``: when a
-bookkeeping table changes, freeze its old shape in step 1 first).
+table, and never edit a released step (step 1 builds its tables from ``schema.py``:
+when one of them changes, freeze its old shape in step 1 first; a new table is
+created by its own step, so step 1 names the tables it makes).
 
 Record tables follow ``protocol`` by themselves: ``reconcile`` adds a column for a
 field the protocol gained, creates missing indexes and rebuilds a full-text index
@@ -20,7 +21,20 @@ from sqlalchemy import Connection
 from sqlalchemy.schema import CreateColumn
 
 from desktop.cache.errors import StorageError, StorageProblem
-from desktop.cache.schema import RECORD_TABLES, fts_ddl, fts_drop_ddl, fts_name, metadata
+from desktop.cache.schema import (
+    RECORD_TABLES,
+    branches,
+    conflicts,
+    devices,
+    epoch_pending,
+    fts_ddl,
+    fts_drop_ddl,
+    fts_name,
+    metadata,
+    outbox,
+    rejected,
+    sync_state,
+)
 from desktop.cache.state import Key, Value, read_values, write_values
 from protocol.collections import COLLECTIONS, Collection
 
@@ -28,13 +42,19 @@ __all__ = ["SCHEMA_VERSION", "STEPS", "reconcile", "upgrade", "user_version"]
 
 
 def _create_v1(conn: Connection) -> None:
-    metadata.create_all(conn)
+    tables = [*RECORD_TABLES.values(), outbox, rejected, conflicts, sync_state, epoch_pending]
+    metadata.create_all(conn, tables=tables)
     for collection in COLLECTIONS.values():
         for statement in fts_ddl(collection):
             conn.exec_driver_sql(statement)
 
 
-STEPS: tuple[Callable[[Connection], None], ...] = (_create_v1,)
+def _add_directory(conn: Connection) -> None:
+    """Version 2: the branch and device directory the server lists (names, time zones)."""
+    metadata.create_all(conn, tables=[branches, devices])
+
+
+STEPS: tuple[Callable[[Connection], None], ...] = (_create_v1, _add_directory)
 SCHEMA_VERSION = len(STEPS)
 
 

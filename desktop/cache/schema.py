@@ -34,7 +34,9 @@ __all__ = [
     "RECORD_TABLES",
     "JsonText",
     "UtcDateTime",
+    "branches",
     "conflicts",
+    "devices",
     "epoch_pending",
     "fts_ddl",
     "fts_drop_ddl",
@@ -207,6 +209,24 @@ epoch_pending = Table(
     Column("keys", JsonText),
 )
 """During an epoch reset: rows whose keys (NULL = all) may be newer here than on the server."""
+
+branches = Table(
+    "branches",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("timezone", Text),
+)
+"""The branch directory: every branch the server lists (``timezone`` an IANA name or NULL)."""
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("branch_id", Text, nullable=False),
+)
+"""Every device the server lists, so a conflict can name the PC that won it."""
 
 
 def fts_name(collection: Collection) -> str:

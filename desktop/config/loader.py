@@ -45,8 +45,12 @@ def load_config(
     user_file = user_path or user_config_path(environ)
     config = merge_layers(_layer(machine_file, parse_machine), _layer(user_file, parse_user))
     if config.ignored:
-        log.info("%s: %s pinned by %s; the user's value is not used",
-                 user_file, ", ".join(sorted(config.ignored)), machine_file)
+        log.info(
+            "%s: %s pinned by %s; the user's value is not used",
+            user_file,
+            ", ".join(sorted(config.ignored)),
+            machine_file,
+        )
     if config.ca_bundle is not None:
         client_ssl_context(config.ca_bundle, source=config.sources[Setting.CA_BUNDLE])
     code = config.enroll_code

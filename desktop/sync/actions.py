@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from desktop.sync.events import Timer
 from desktop.sync.status import StatusSnapshot
-from protocol.messages import Change, MutationResult
+from protocol.messages import Change, DirectoryResponse, MutationResult
 
 __all__ = [
     "WRITES_CACHE",
@@ -22,6 +22,7 @@ __all__ = [
     "ApplyChanges",
     "CloseSocket",
     "EmitStatus",
+    "FetchDirectory",
     "Finish",
     "FinishEpochReset",
     "OpenSocket",
@@ -34,6 +35,7 @@ __all__ = [
     "SendStatus",
     "SetClockOffset",
     "StartTimer",
+    "StoreDirectory",
 ]
 
 
@@ -145,6 +147,21 @@ class FinishEpochReset:
 
 
 @dataclass(frozen=True, slots=True)
+class FetchDirectory:
+    """Ask for the branch directory; answer with ``DirectoryFetched`` or ``DirectoryFailed``.
+
+    Nothing waits for it: pushes and pulls go on whatever the answer.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class StoreDirectory:
+    """Replace the cache's branch directory with ``directory`` (names, time zones)."""
+
+    directory: DirectoryResponse
+
+
+@dataclass(frozen=True, slots=True)
 class StartTimer:
     """Fire ``TimerFired(timer)`` after ``delay`` seconds, replacing a pending one."""
 
@@ -178,6 +195,8 @@ Action = (
     | RestampPending
     | ResetEpoch
     | FinishEpochReset
+    | FetchDirectory
+    | StoreDirectory
     | StartTimer
     | EmitStatus
     | Finish

@@ -14,6 +14,10 @@ Two layers:
 * The **work** within a phase: flags (pull wanted, push in flight, ...) that events
   set and ``_schedule`` turns into at most one pull and one push at a time, a
   ``status`` frame when the position changed, and the end of a ``Mode.ONCE`` run.
+
+Each connection also asks once for the branch directory (names, time zones) on the
+side: nothing waits for the answer, and a server too old to have one (404) is simply
+left without (the next connection asks again).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from desktop.sync.actions import (
     ApplyChanges,
     CloseSocket,
     EmitStatus,
+    FetchDirectory,
     Finish,
     FinishEpochReset,
     OpenSocket,
@@ -41,12 +46,15 @@ from desktop.sync.actions import (
     SendStatus,
     SetClockOffset,
     StartTimer,
+    StoreDirectory,
 )
 from desktop.sync.backoff import BackoffPolicy, backoff
 from desktop.sync.clock_offset import measure_offset
 from desktop.sync.errors import EngineMisuse
 from desktop.sync.events import (
     Counts,
+    DirectoryFailed,
+    DirectoryFetched,
     Event,
     Failure,
     Frame,
@@ -72,7 +80,7 @@ from desktop.sync.failures import OUTCOME_OF_FAILURE, describe
 from desktop.sync.phases import SOCKET_PHASES, TRANSITIONS, WORKING_PHASES, Phase, Signal
 from desktop.sync.status import EngineState, Halt, StatusSnapshot
 from protocol.errors import ErrorCode, ProtocolError
-from protocol.messages import ChangesFrame, HelloFrame, MutationResult, ResyncFrame
+from protocol.messages import ChangesFrame, DirectoryResponse, HelloFrame, MutationResult, ResyncFrame
 from protocol.version import MAX_MUTATIONS_PER_PUSH
 
 __all__ = ["CoreConfig", "Phase", "SyncCore"]
@@ -131,6 +139,11 @@ class SyncCore:
         self._socket_open = False
         self._need_measure = False
         self._last_sent: tuple[int, int] | None = None
+        # branch directory
+        self._directory: DirectoryResponse | None = None
+        """The directory this core last stored (an unchanged one is not stored again)."""
+        self._directory_in_flight = False
+        self._directory_updates = 0
         # reporting
         self._last_sync: datetime | None = None
         self._last_error: str | None = None
@@ -166,6 +179,7 @@ class SyncCore:
             lag=max(0, self._known_head - self._cursor),
             last_error=self._last_error,
             halted=self._halted,
+            directory_updates=self._directory_updates,
         )
 
     def handle(self, event: Event) -> list[Action]:
@@ -206,6 +220,15 @@ class SyncCore:
                 self._pull_needed = True
                 if self._pull_link == self._link:
                     self._on_failure(failure, detail, out, retry=(Timer.RETRY_PULL, retry_after))
+            case DirectoryFetched(directory=directory):
+                self._directory_in_flight = False
+                if directory != self._directory:
+                    self._directory = directory
+                    self._directory_updates += 1
+                    out.append(StoreDirectory(directory))
+            case DirectoryFailed():
+                # Names are a comfort, not a need: no error shown, no retry before the next connection.
+                self._directory_in_flight = False
             case TimerFired(timer=timer):
                 self._on_timer(timer, out)
             case _:
@@ -240,7 +263,7 @@ class SyncCore:
                     self._delays = backoff(self._config.backoff, self._rng)
                 out.append(StartTimer(Timer.RECONNECT, next(self._delays)))
             case Phase.IDLE:
-                self._pull_in_flight = self._push_in_flight = False
+                self._pull_in_flight = self._push_in_flight = self._directory_in_flight = False
                 self._pull_waiting = self._push_waiting = False
             case Phase.CONNECTED | Phase.HALTED | Phase.ONCE:
                 pass
@@ -277,6 +300,9 @@ class SyncCore:
         self._last_sent = None
         self._need_measure = True
         self._measure(event.timing, event.hello.server_hlc, out)
+        if not self._directory_in_flight:  # one asked on an earlier connection still answers
+            out.append(FetchDirectory())
+            self._directory_in_flight = True
         self._on_hello(event.hello, out)
 
     def _on_socket_closed(self, reason: Failure, out: list[Action]) -> None:

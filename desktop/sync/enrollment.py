@@ -86,6 +86,7 @@ async def enroll_device(
         branch_name=answer.branch.name,
         server_url=server_url,
         epoch=answer.epoch,
+        branch_timezone=answer.branch.timezone,
     )
     offset = measure_offset(timing.sent_ms, timing.received_ms, answer.server_hlc)
     cache.set_state({Key.CLOCK_OFFSET_MS: offset})

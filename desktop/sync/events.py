@@ -12,10 +12,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 
-from protocol.messages import ChangesFrame, HelloFrame, MutationResult, PullResponse, ResyncFrame
+from protocol.messages import (
+    ChangesFrame,
+    DirectoryResponse,
+    HelloFrame,
+    MutationResult,
+    PullResponse,
+    ResyncFrame,
+)
 
 __all__ = [
     "Counts",
+    "DirectoryFailed",
+    "DirectoryFetched",
     "Event",
     "Failure",
     "Frame",
@@ -199,6 +208,21 @@ class PullFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class DirectoryFetched:
+    """The answer to ``FetchDirectory``: the server's list of branches and devices."""
+
+    directory: DirectoryResponse
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryFailed:
+    """``FetchDirectory`` got no usable answer (an older server answers 404: ``REFUSED``)."""
+
+    failure: Failure
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class TimerFired:
     """A timer started by ``StartTimer`` ran out."""
 
@@ -217,5 +241,7 @@ Event = (
     | OutboxEmpty
     | PullSucceeded
     | PullFailed
+    | DirectoryFetched
+    | DirectoryFailed
     | TimerFired
 )

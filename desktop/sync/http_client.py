@@ -1,4 +1,5 @@
-"""The engine's HTTP side (httpx): enrol, push, pull; every error translated here, once.
+"""The engine's HTTP side (httpx): enrol, push, pull, the branch directory; every error translated
+here, once.
 
 Each request carries ``Branchsync-Protocol: 1`` and, once enrolled, the device's
 bearer token. Answers are parsed with the shared wire models; anything that does not
@@ -21,7 +22,7 @@ from desktop.sync.errors import BadAnswer, ServerUnreachable, error_for_status
 from desktop.sync.events import Timing
 from protocol.errors import InvalidTimestamp
 from protocol.hlc import parse, system_wall_ms
-from protocol.messages import EnrollRequest, EnrollResponse, PullResponse, PushResponse
+from protocol.messages import DirectoryResponse, EnrollRequest, EnrollResponse, PullResponse, PushResponse
 from protocol.version import DEFAULT_PULL_LIMIT, PROTOCOL_HEADER, PROTOCOL_VERSION
 
 __all__ = ["DEFAULT_TIMEOUT", "SyncHttpClient", "base_headers"]
@@ -104,6 +105,16 @@ class SyncHttpClient:
             "GET", "/api/v1/sync/pull", PullResponse, params={"since": since, "limit": limit}
         )
 
+    async def directory(self) -> DirectoryResponse:
+        """Every branch (name, time zone) and device (name) the server knows.
+
+        Raises:
+            Refused: a 404 from a server older than the directory, like any refusal.
+            TransportError: any other failure (see ``desktop.sync.errors``).
+        """
+        answer, _ = await self._request("GET", "/api/v1/branches", DirectoryResponse)
+        return answer
+
     async def _request(
         self, method: str, path: str, model: type[_Answer], **kwargs: Any
     ) -> tuple[_Answer, Timing]:
@@ -117,7 +128,9 @@ class SyncHttpClient:
             raise error_for_status(answer.status_code, answer.content, answer.headers.get("Retry-After"))
         try:
             parsed = model.model_validate_json(answer.content)
-            parse(getattr(parsed, "server_hlc", ""))
+            stamp = getattr(parsed, "server_hlc", None)
+            if stamp is not None:  # enrol, push and pull answers carry the server's clock
+                parse(stamp)
         except (ValidationError, InvalidTimestamp) as exc:
             raise BadAnswer(f"{method} {path}: the server's answer does not follow protocol v1") from exc
         return parsed, timing

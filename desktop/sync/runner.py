@@ -2,11 +2,11 @@
 
 The runner owns every socket, request, sleep and timer; the core owns every decision.
 Events go through one queue and are handled one at a time, each action in order, so
-the core never sees two things at once. Network work (the socket, a pull, a push)
-runs in tasks that post their outcome back to the queue; cache work runs in a worker
-thread (``asyncio.to_thread``) so a large page is written while the next one is
-already on its way. A task whose socket was closed by ``CloseSocket`` posts nothing
-more.
+the core never sees two things at once. Network work (the socket, a pull, a push, the
+branch directory) runs in tasks that post their outcome back to the queue; cache work
+runs in a worker thread (``asyncio.to_thread``) so a large page is written while the
+next one is already on its way. A task whose socket was closed by ``CloseSocket``
+posts nothing more.
 
 A poller reads ``Cache.change_token()`` every ``poll_interval`` seconds, so a write by
 another process (``branchsync import`` while the app runs) is pushed within a second.
@@ -31,6 +31,7 @@ from desktop.sync.actions import (
     ApplyChanges,
     CloseSocket,
     EmitStatus,
+    FetchDirectory,
     Finish,
     FinishEpochReset,
     OpenSocket,
@@ -43,11 +44,14 @@ from desktop.sync.actions import (
     SendStatus,
     SetClockOffset,
     StartTimer,
+    StoreDirectory,
 )
 from desktop.sync.core import CoreConfig, Phase, SyncCore
-from desktop.sync.errors import RateLimited, TransportError
+from desktop.sync.errors import RateLimited, Refused, TransportError
 from desktop.sync.events import (
     Counts,
+    DirectoryFailed,
+    DirectoryFetched,
     Event,
     FrameReceived,
     InvalidFrame,
@@ -241,6 +245,10 @@ class Runner:
                 await self._cache_call(self._cache.start_epoch_reset, epoch)
             case FinishEpochReset():
                 await self._cache_call(self._cache.finish_epoch_reset)
+            case FetchDirectory():
+                self._spawn(self._fetch_directory(), "directory")
+            case StoreDirectory(directory=directory):
+                await self._cache_call(self._cache.replace_directory, directory)
             case StartTimer(timer=timer, delay=delay):
                 self._start_timer(timer, delay)
             case EmitStatus(status=status):
@@ -341,6 +349,18 @@ class Runner:
             self._events.put_nowait(PushFailed(exc.failure, str(exc), _retry_after(exc)))
         else:
             self._events.put_nowait(PushSucceeded(tuple(response.results), response.server_hlc, timing))
+
+    async def _fetch_directory(self) -> None:
+        try:
+            directory = await self._http.directory()
+        except TransportError as exc:
+            if isinstance(exc, Refused) and exc.status == 404:
+                log.info("the server has no branch directory (an older version); names stay as they are")
+            else:
+                log.info("could not fetch the branch directory: %s", exc)
+            self._events.put_nowait(DirectoryFailed(exc.failure, str(exc)))
+        else:
+            self._events.put_nowait(DirectoryFetched(directory))
 
     async def _poll(self) -> None:
         """Notice writes made by anyone (this process's UI, another process) and count them."""

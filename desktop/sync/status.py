@@ -54,3 +54,5 @@ class StatusSnapshot:
     """The latest problem since the last good sync, in words for people."""
     halted: Halt | None = None
     """Set when the engine gave up until someone acts."""
+    directory_updates: int = 0
+    """How many new branch directories this run stored; when it moves, re-read names and zones."""

@@ -11,7 +11,7 @@ import gc
 import logging
 import ssl
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, Qt
@@ -31,7 +31,6 @@ from desktop.ui.enroll_dialog import EnrollDialog
 from desktop.ui.first_sync_dialog import FirstSyncDialog
 from desktop.ui.main_window import MainWindow
 from desktop.ui.session import Session
-from desktop.ui.timefmt import Zone
 
 __all__ = ["EXIT_CONFIG", "EXIT_STORAGE", "BranchWindow", "application", "freeze_startup_objects", "run_app"]
 
@@ -77,9 +76,6 @@ class BranchWindow:
     Args:
         cache: the installation's open cache (enrolled or not; unenrolled runs offline).
         ssl_context: for the server connection (IT's CA bundle), None for the system's.
-        zone: the branch's time zone (None: this computer's).
-        branch_names: names of other branches, when known.
-        device_names: names of other PCs, when known.
         settings_key: where this window's geometry is remembered.
         runner_config: the engine's tunables (tests shorten its timeouts).
     """
@@ -89,14 +85,11 @@ class BranchWindow:
         cache: Cache,
         *,
         ssl_context: ssl.SSLContext | None = None,
-        zone: Zone = None,
-        branch_names: Mapping[str, str] | None = None,
-        device_names: Mapping[str, str] | None = None,
         settings_key: str = "main",
         runner_config: RunnerConfig | None = None,
     ) -> None:
         self.cache = cache
-        self.session = Session(cache, zone=zone, branch_names=branch_names, device_names=device_names)
+        self.session = Session(cache)
         self.bridge = EngineBridge()
         self.window = MainWindow(self.session, self.bridge, settings_key=settings_key)
         self.first_sync: FirstSyncDialog | None = None

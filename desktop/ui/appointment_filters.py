@@ -80,6 +80,12 @@ class AppointmentFilters(QWidget):
         self.branch.setCurrentIndex(max(self.branch.findData(current), 0))
         self.branch.blockSignals(False)
 
+    def set_zone(self, zone: Zone) -> None:
+        """Read the chosen days in ``zone`` from now on (the branch's zone became known)."""
+        if zone != self._zone:
+            self._zone = zone
+            self._emit()
+
     def filters(self) -> Filters:
         branch = self.branch.currentData()
         starts_from, starts_until = day_range(_day(self.first.date()), _day(self.last.date()), self._zone)

@@ -56,12 +56,14 @@ class EngineBridge(QObject):
     Signals:
         status_changed(object): a new ``StatusSnapshot``.
         cache_changed(): the engine changed the cache (applied changes, sent or refused writes).
+        directory_changed(): the engine stored a new branch directory (names, time zones).
         problem(object): a new ``Problem`` (also kept in ``problems``).
         stopped(str): the engine's thread ended without being asked to; the reason.
     """
 
     status_changed = Signal(object)
     cache_changed = Signal()
+    directory_changed = Signal()
     problem = Signal(object)
     stopped = Signal(str)
     _arrived = Signal(object)
@@ -117,6 +119,8 @@ class EngineBridge(QObject):
         )
         if moved:
             self.cache_changed.emit()
+        if status.directory_updates != before.directory_updates:
+            self.directory_changed.emit()
 
     def _check_thread(self) -> None:
         thread = self._thread

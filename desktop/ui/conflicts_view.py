@@ -76,16 +76,18 @@ class ConflictsView(QWidget):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
-        zone = session.zone
         columns: list[SnapshotColumn[Conflict]] = [
             SnapshotColumn("Record", self._record_label),
             SnapshotColumn("Field", lambda c: _field_label(c.field)),
-            SnapshotColumn("My value", lambda c: describe_value(c.collection, c.field, c.my_value, zone)),
             SnapshotColumn(
-                "Winning value", lambda c: describe_value(c.collection, c.field, c.winning_value, zone)
+                "My value", lambda c: describe_value(c.collection, c.field, c.my_value, session.zone)
+            ),
+            SnapshotColumn(
+                "Winning value",
+                lambda c: describe_value(c.collection, c.field, c.winning_value, session.zone),
             ),
             SnapshotColumn("Won by", self._winner),
-            SnapshotColumn("When", lambda c: hlc_time(c.winning_hlc, zone)),
+            SnapshotColumn("When", lambda c: hlc_time(c.winning_hlc, session.zone)),
         ]
         self.model: SnapshotModel[Conflict] = SnapshotModel(
             columns, lambda c: c.id, session.cache.conflicts, parent=self

@@ -2,7 +2,8 @@
 
 Every view reads the cache through its model; the window only wires signals: the
 engine's status to the status bar, "the cache changed" to every list and the open
-form, the keyboard shortcuts to the current tab. Geometry and splitter positions are
+form, "the directory changed" to every place that shows a branch or device name or a
+time, the keyboard shortcuts to the current tab. Geometry and splitter positions are
 remembered per window (``QSettings``), so the demo's North and South windows each
 come back where they were.
 """
@@ -66,8 +67,8 @@ class MainWindow(QMainWindow):
             return client_label(dict(record.fields)) if record is not None else None
 
         return EditorTools(
-            zone=self.session.zone,
-            branches=self.session.branches(),
+            zone=lambda: self.session.zone,
+            branches=lambda: self.session.branch_choices,
             reader=self.session.reader,
             client_label=label_of,
         )
@@ -84,7 +85,7 @@ class MainWindow(QMainWindow):
         self.clients = ListPage(
             session, CLIENTS, client_form(session.cache, session.writes, self.tools), plural="clients"
         )
-        self.filters = AppointmentFilters(session.branches(), own, session.zone)
+        self.filters = AppointmentFilters(session.branch_choices, own, session.zone)
         self.appointments = ListPage(
             session,
             APPOINTMENTS,
@@ -148,6 +149,7 @@ class MainWindow(QMainWindow):
     def _wire(self) -> None:
         self.bridge.status_changed.connect(self.status_button.show_status)
         self.bridge.cache_changed.connect(self.session.watcher.poke)
+        self.bridge.directory_changed.connect(self.show_directory)
         self.session.watcher.changed.connect(self.refresh)
         self.status_button.clicked.connect(self.open_sync_panel)
         self.conflicts.count_changed.connect(self._show_conflict_count)
@@ -158,6 +160,18 @@ class MainWindow(QMainWindow):
         self.clients.refresh()
         self.appointments.refresh()
         self.conflicts.refresh()
+
+    def show_directory(self) -> None:
+        """The engine stored a new branch directory: show the names and the zone it gives."""
+        session = self.session
+        session.reload_directory()
+        self._update_title()
+        self.filters.set_zone(session.zone)
+        self.filters.set_branches(session.branch_choices)
+        for page in (self.clients, self.appointments):
+            page.model.set_context(session.context)
+        self.conflicts.refresh()
+        self.status_button.set_zone(session.zone)
 
     def fit_columns(self) -> None:
         """Size every list's columns to what it shows now."""

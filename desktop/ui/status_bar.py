@@ -102,10 +102,17 @@ class SyncStatusButton(QPushButton):
         self._zone = zone
         self.setFlat(True)
         self.setAutoFillBackground(True)
-        self.view = describe(StatusSnapshot(), zone=zone)
-        self.show_status(StatusSnapshot())
+        self._status = StatusSnapshot()
+        self.view = describe(self._status, zone=zone)
+        self.show_status(self._status)
+
+    def set_zone(self, zone: Zone) -> None:
+        """Tell times in ``zone`` from now on."""
+        self._zone = zone
+        self.show_status(self._status)
 
     def show_status(self, status: StatusSnapshot) -> None:
+        self._status = status
         self.view = describe(status, zone=self._zone)
         self.setText(self.view.text)
         self.setToolTip(self.view.tooltip)

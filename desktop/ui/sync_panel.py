@@ -102,9 +102,9 @@ class SyncPanel(QDialog):
         return page
 
     def _pending(self) -> QWidget:
-        zone = self.session.zone
+        session = self.session
         columns: list[SnapshotColumn[OutboxEntry]] = [
-            SnapshotColumn("Queued", lambda e: format_when(e.created_at.isoformat(), zone)),
+            SnapshotColumn("Queued", lambda e: format_when(e.created_at.isoformat(), session.zone)),
             SnapshotColumn("Change", lambda e: "delete" if e.op == "delete" else "save"),
             SnapshotColumn("Record", lambda e: f"{e.collection} {e.row_id[:8]}"),
             SnapshotColumn("Fields", lambda e: _fields_text(e.fields)),
@@ -117,9 +117,9 @@ class SyncPanel(QDialog):
         return self.pending_view
 
     def _refused(self) -> QWidget:
-        zone = self.session.zone
+        session = self.session
         columns: list[SnapshotColumn[RejectedMutation]] = [
-            SnapshotColumn("Refused", lambda r: format_when(r.rejected_at.isoformat(), zone)),
+            SnapshotColumn("Refused", lambda r: format_when(r.rejected_at.isoformat(), session.zone)),
             SnapshotColumn("Record", lambda r: f"{r.collection} {r.row_id[:8]}"),
             SnapshotColumn("Reason", lambda r: f"{r.field}: {r.message}" if r.field else r.message),
             SnapshotColumn("Fields", lambda r: _fields_text(r.fields)),
@@ -149,9 +149,9 @@ class SyncPanel(QDialog):
         return page
 
     def _problems(self) -> QWidget:
-        zone = self.session.zone
+        session = self.session
         columns: list[SnapshotColumn[Problem]] = [
-            SnapshotColumn("When", lambda p: format_when(p.at.isoformat(), zone)),
+            SnapshotColumn("When", lambda p: format_when(p.at.isoformat(), session.zone)),
             SnapshotColumn("Problem", lambda p: p.message),
         ]
         bridge = self.bridge

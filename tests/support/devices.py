@@ -15,7 +15,14 @@ from protocol.version import PROTOCOL_HEADER, PROTOCOL_VERSION
 from server import admin
 from server.db import create_engine
 
-__all__ = ["Device", "enrolled_device", "enrolled_device_sync", "issue_code", "protocol_headers"]
+__all__ = [
+    "Device",
+    "enrolled_device",
+    "enrolled_device_sync",
+    "issue_code",
+    "protocol_headers",
+    "set_branch_zones",
+]
 
 
 def protocol_headers(token: str | None = None) -> dict[str, str]:
@@ -49,6 +56,17 @@ async def issue_code(database_url: str, branch: str = "North") -> str:
     finally:
         await engine.dispose()
     return issued.code
+
+
+async def set_branch_zones(database_url: str, zones: dict[str, str]) -> None:
+    """Give existing branches their time zones, as ``branchsync-server branch update --timezone`` does."""
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            for name, zone in zones.items():
+                await admin.update_branch(conn, name, timezone=zone)
+    finally:
+        await engine.dispose()
 
 
 async def enrolled_device(

@@ -20,11 +20,8 @@ from desktop.ui.app import BranchWindow, application
 from desktop.ui.bridge import EngineBridge
 from desktop.ui.main_window import MainWindow
 from desktop.ui.session import Session
-from desktop.ui.timefmt import Zone
 from tests.support.desktop_engine import FAST, Installation, enrolled_installation
 from tests.support.live_server import LiveServer
-
-ZONE: Zone = None
 
 
 @pytest.fixture(autouse=True)
@@ -50,7 +47,7 @@ def cache(tmp_path: Path) -> Iterator[Cache]:
 
 @pytest.fixture
 def session(cache: Cache, qapp: QApplication) -> Iterator[Session]:
-    opened = Session(cache, zone=ZONE)
+    opened = Session(cache)
     yield opened
     opened.close()
 
@@ -93,7 +90,7 @@ def open_window(qapp: QApplication, qtbot: QtBot) -> Iterator[Callable[[Installa
     opened: list[BranchWindow] = []
 
     def open_one(pc: Installation) -> BranchWindow:
-        branch = BranchWindow(pc.cache, zone=ZONE, runner_config=FAST, settings_key=str(pc.data_dir.name))
+        branch = BranchWindow(pc.cache, runner_config=FAST, settings_key=str(pc.data_dir.name))
         qtbot.addWidget(branch.window)
         branch.show()
         opened.append(branch)

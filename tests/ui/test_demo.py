@@ -25,6 +25,8 @@ def test_the_demo_enrols_both_branches_syncs_them_and_cuts_a_link(
         qtbot.waitUntil(lambda: south.cache.count("clients") == 20, timeout=SYNC_MS)
         qtbot.waitUntil(lambda: north.cache.count("appointments") == 48, timeout=SYNC_MS)
         qtbot.waitUntil(lambda: south.branch.window.clients.model.rowCount() == 20, timeout=SYNC_MS)
+        combo = north.branch.window.filters.branch  # the other branch by name, from the server's directory
+        qtbot.waitUntil(lambda: combo.findText("South") >= 0, timeout=SYNC_MS)
 
         north.switch.click()
         assert north.relay.state is LinkState.CUT and "CUT" in north.switch.text()

@@ -6,7 +6,9 @@ offline while the other keeps working, exactly as in a real outage.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
@@ -17,11 +19,15 @@ from desktop.demo_data import sample_clients
 from desktop.demo_proxy import LinkProxy
 from desktop.sync.status import EngineState
 from desktop.ui.app import BranchWindow
+from desktop.ui.forms.editors import WhenEditor
 from desktop.ui.models.record_model import ID_ROLE
 from desktop.ui.status_bar import Tone
 from tests.support.desktop_engine import Installation
+from tests.support.devices import set_branch_zones
 
 SYNC_MS = 20_000
+ZONE = "Asia/Kathmandu"
+"""UTC+5:45 all year: unlike any PC these tests run on."""
 
 
 def _create_clients(pc: Installation, count: int) -> list[str]:
@@ -97,6 +103,30 @@ def test_the_status_bar_goes_offline_counts_waiting_changes_and_comes_back(
     assert pcs["South"].cache.counts().pending == 0
 
 
+def test_other_branches_show_by_name_and_times_in_the_zone_it_sets_for_this_branch(
+    pcs: dict[str, Installation],
+    open_window: Callable[[Installation], BranchWindow],
+    qtbot: QtBot,
+    database_url: str,
+) -> None:
+    asyncio.run(set_branch_zones(database_url, {"North": ZONE}))  # after enrolment: the directory tells
+    north = open_window(pcs["North"])
+    combo = north.window.filters.branch
+
+    qtbot.waitUntil(lambda: "South" in [combo.itemText(i) for i in range(combo.count())], timeout=SYNC_MS)
+    assert [combo.itemText(i) for i in range(combo.count())] == [
+        "All branches",
+        "North (this branch)",
+        "South",
+    ]
+    assert north.session.zone == ZoneInfo(ZONE)
+    north.window.tabs.setCurrentWidget(north.window.appointments)
+    north.window.new_record()
+    when = north.window.appointments.form.fields["starts_at"].editor
+    assert isinstance(when, WhenEditor)
+    assert str(when.value()).endswith("+05:45")  # a new appointment is typed in the branch's zone
+
+
 def test_keep_mine_on_a_lost_value_writes_it_again_and_it_reaches_the_other_branch(
     pcs: dict[str, Installation],
     links: dict[str, LinkProxy],
@@ -121,7 +151,7 @@ def test_keep_mine_on_a_lost_value_writes_it_again_and_it_reaches_the_other_bran
     qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=SYNC_MS)
     texts = [view.model.index(0, column).data() for column in range(view.model.columnCount())]
     assert texts[1:4] == ["Phone", "+44 20 0000 0002", "+44 20 0000 0001"]
-    assert texts[4].startswith("another PC (")
+    assert texts[4] == "North PC"  # named by the server's directory
     assert south.window.tabs.tabText(2) == "Co&nflicts (1)"
 
     view.view.selectRow(0)

@@ -35,11 +35,11 @@ def appointment_defaults(own_branch_id: str | None) -> dict[str, Any]:
 def appointment_form(
     cache: Cache, writes: Background, tools: EditorTools, parent: QWidget | None = None
 ) -> RecordForm:
-    """A form for appointments; times are shown and typed in ``tools.zone``."""
+    """A form for appointments; times are shown and typed in the zone ``tools.zone()`` gives."""
 
     def describe(record: Record) -> str:
         service = record.fields.get("service") or "Appointment"
-        return f"{service}, {format_when(record.fields.get('starts_at'), tools.zone)}"
+        return f"{service}, {format_when(record.fields.get('starts_at'), tools.zone())}"
 
     fields = form_fields(APPOINTMENTS, LABELS, tools, {"service": "e.g. Haircut"})
     return RecordForm(

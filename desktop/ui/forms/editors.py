@@ -7,7 +7,7 @@ errors the server would give. An empty editor means "no value" (``None``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -184,21 +184,33 @@ class NumberEditor(Editor):
 
 
 class BranchEditor(Editor):
-    """A branch, picked from the branches this cache knows of."""
+    """A branch, picked from the branches this cache knows of.
 
-    def __init__(self, branches: Sequence[tuple[str, str]], allow_none: bool = True) -> None:
+    Args:
+        branches: (id, label) of the known branches, asked again for every record shown
+            (the directory may have named more since the form was made).
+    """
+
+    def __init__(self, branches: Callable[[], Sequence[tuple[str, str]]], allow_none: bool = True) -> None:
         self.combo = QComboBox()
-        if allow_none:
-            self.combo.addItem("(none)", None)
-        for branch_id, label in branches:
-            self.combo.addItem(label, branch_id)
+        self._branches = branches
+        self._allow_none = allow_none
         super().__init__(self.combo)
+        self._fill()
         self.combo.activated.connect(self._user_edited)
+
+    def _fill(self) -> None:
+        self.combo.clear()
+        if self._allow_none:
+            self.combo.addItem("(none)", None)
+        for branch_id, label in self._branches():
+            self.combo.addItem(label, branch_id)
 
     def value(self) -> Any:
         return self.combo.currentData()
 
     def _show(self, value: Any) -> None:
+        self._fill()
         index = self.combo.findData(value)
         if index < 0 and value is not None:
             self.combo.addItem(f"branch {str(value)[:8]}", value)
@@ -213,10 +225,14 @@ def next_quarter_hour(now: datetime) -> datetime:
 
 
 class WhenEditor(Editor):
-    """A date and a time of day in the branch's zone; the value is ISO 8601 with its offset."""
+    """A date and a time of day in the branch's zone; the value is ISO 8601 with its offset.
 
-    def __init__(self, zone: Zone) -> None:
-        self._zone = zone
+    Args:
+        zone: the branch's zone, asked at each use (the directory may set it meanwhile).
+    """
+
+    def __init__(self, zone: Callable[[], Zone]) -> None:
+        self._zone_of = zone
         box = QWidget()
         self.date = QDateEdit()
         self.date.setCalendarPopup(True)
@@ -235,19 +251,17 @@ class WhenEditor(Editor):
     def value(self) -> Any:
         day, clock = self.date.date(), self.time.time()
         return from_local(
-            date(day.year(), day.month(), day.day()), time(clock.hour(), clock.minute()), self._zone
+            date(day.year(), day.month(), day.day()), time(clock.hour(), clock.minute()), self._zone_of()
         )
 
     def _show(self, value: Any) -> None:
-        if value:
-            moment = to_local(str(value), self._zone)
-        else:
-            moment = next_quarter_hour(datetime.now().astimezone(self._zone))
+        zone = self._zone_of()
+        moment = to_local(str(value), zone) if value else next_quarter_hour(datetime.now().astimezone(zone))
         self.date.setDate(QDate(moment.year, moment.month, moment.day))
         self.time.setTime(QTime(moment.hour, moment.minute))
 
     def show_day(self, day: date | None = None) -> None:
         """Move to ``day`` (default today in the zone), keeping the time."""
-        chosen = day or today(self._zone)
+        chosen = day or today(self._zone_of())
         self.set_value(None)
         self.date.setDate(QDate(chosen.year, chosen.month, chosen.day))

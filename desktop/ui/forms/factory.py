@@ -33,12 +33,20 @@ LONG_TEXT = 1000
 """Text fields allowed more characters than this get a multi-line editor."""
 
 
+def _no_zone() -> Zone:
+    return None
+
+
 @dataclass(frozen=True)
 class EditorTools:
-    """What some editors need: the zone, the known branches, client lookups."""
+    """What some editors need: the zone, the known branches, client lookups.
 
-    zone: Zone = None
-    branches: Sequence[tuple[str, str]] = ()
+    The zone and the branches are functions, asked whenever a form shows a record:
+    the branch directory can name them while a form is open.
+    """
+
+    zone: Callable[[], Zone] = _no_zone
+    branches: Callable[[], Sequence[tuple[str, str]]] = tuple
     reader: Reader | None = None
     client_label: Callable[[str], str | None] = field(default=lambda _: None)
 

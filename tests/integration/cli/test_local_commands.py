@@ -18,6 +18,7 @@ from tests.integration.cli.conftest import Run
 STATUS_KEYS = {
     "device_id",
     "branch",
+    "branch_timezone",
     "server",
     "online",
     "cursor",
@@ -55,7 +56,11 @@ def test_status_of_a_new_installation(branchsync: Run) -> None:
 def test_status_reports_what_the_engine_and_local_writes_left(branchsync: Run, data_dir: Path) -> None:
     with Cache(data_dir) as cache:
         cache.set_enrollment(
-            device_id="dev-1", branch_id="b-1", branch_name="North", server_url="https://s.example"
+            device_id="dev-1",
+            branch_id="b-1",
+            branch_name="North",
+            server_url="https://s.example",
+            branch_timezone="Europe/Vienna",
         )
         cache.set_state({Key.ONLINE: True, Key.CURSOR: 42, Key.CLOCK_OFFSET_MS: -1500})
         cache.create("clients", {"name": "Ada"})
@@ -63,9 +68,11 @@ def test_status_reports_what_the_engine_and_local_writes_left(branchsync: Run, d
     status = json.loads(branchsync("status", "--json").stdout)
     human = branchsync("status").stdout
 
-    assert {k: status[k] for k in ("device_id", "branch", "server", "online", "cursor", "pending")} == {
+    keys = ("device_id", "branch", "branch_timezone", "server", "online", "cursor", "pending")
+    assert {k: status[k] for k in keys} == {
         "device_id": "dev-1",
         "branch": "North",
+        "branch_timezone": "Europe/Vienna",
         "server": "https://s.example",
         "online": True,
         "cursor": 42,

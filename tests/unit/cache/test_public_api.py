@@ -12,10 +12,13 @@ def test_the_package_exports_exactly_this() -> None:
     assert sorted(desktop.cache.__all__) == [
         "ApplyOutcome",
         "BadFile",
+        "Branch",
         "Cache",
         "CacheError",
         "Conflict",
         "Counts",
+        "Device",
+        "Directory",
         "EpochChanged",
         "Key",
         "NotFound",
@@ -42,6 +45,7 @@ def test_the_engine_calls_keep_their_signatures() -> None:
             "restamp_pending",
             "apply_changes",
             "change_token",
+            "replace_directory",
         )
     }
     assert signatures == {
@@ -52,4 +56,5 @@ def test_the_engine_calls_keep_their_signatures() -> None:
         "apply_changes": "(self, changes: 'Sequence[Change]', new_cursor: 'int', epoch: 'str | None' = None) "
         "-> 'apply.ApplyOutcome'",
         "change_token": "(self) -> 'int'",
+        "replace_directory": "(self, listed: 'DirectoryResponse') -> 'None'",
     }

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from desktop.cache import Cache, StorageError, StorageProblem
+from desktop.cache import Cache, StorageError, StorageProblem, writes
 from desktop.cache.db import Database
-from desktop.cache.migrations import SCHEMA_VERSION
+from desktop.cache.migrations import SCHEMA_VERSION, STEPS
+from desktop.cache.state import Key, write_values
 from desktop.paths import database_path
 from protocol.collections import COLLECTIONS
+from protocol.messages import BranchInfo, DirectoryResponse
 from tests.unit.cache.helpers import FakeWall
 
 
@@ -94,3 +96,33 @@ def test_record_tables_catch_up_with_fields_the_protocol_gained(data_dir: Path) 
     indexes = {row[1] for row in conn.execute("PRAGMA index_list(clients)")}
     conn.close()
     assert "ix_clients_home_branch_id" in indexes
+
+
+def test_a_version_1_file_gains_the_directory_and_keeps_everything(data_dir: Path) -> None:
+    data_dir.mkdir()
+    db = Database(database_path(data_dir))  # a file as the first release left it
+    try:
+        with db.write() as conn:
+            STEPS[0](conn)
+            conn.exec_driver_sql("PRAGMA user_version = 1")
+            write_values(conn, {Key.LOCAL_NODE: "local-1", Key.CURSOR: 7, Key.BRANCH_NAME: "North"})
+            row_id = writes.create(conn, FakeWall(), "clients", {"name": "Ada"})
+    finally:
+        db.close()
+
+    with Cache(data_dir, wall_ms=FakeWall()) as cache:
+        state = cache.state()
+        assert (state.local_node, state.cursor, state.branch_name) == ("local-1", 7, "North")
+        assert cache.get("clients", row_id) is not None and cache.pending_count() == 1
+        assert cache.directory().branches == ()
+        cache.replace_directory(
+            DirectoryResponse(branches=[BranchInfo(id="b-1", name="North", timezone="UTC")])
+        )
+        assert cache.directory().branch_names() == {"b-1": "North"}
+    conn = sqlite3.connect(database_path(data_dir))
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert _columns(conn, "branches") == ["id", "name", "timezone"]
+        assert _columns(conn, "devices") == ["id", "name", "branch_id"]
+    finally:
+        conn.close()

@@ -16,6 +16,7 @@ from desktop.sync.actions import (
     ApplyChanges,
     CloseSocket,
     EmitStatus,
+    FetchDirectory,
     Finish,
     OpenSocket,
     Outcome,
@@ -27,6 +28,8 @@ from desktop.sync.actions import (
 from desktop.sync.core import CoreConfig, Phase, SyncCore
 from desktop.sync.errors import EngineMisuse
 from desktop.sync.events import (
+    DirectoryFailed,
+    DirectoryFetched,
     Event,
     Failure,
     FrameReceived,
@@ -49,7 +52,18 @@ from desktop.sync.events import (
 from desktop.sync.failures import describe
 from desktop.sync.status import EngineState, Halt, StatusSnapshot
 from protocol.messages import ResyncFrame
-from tests.unit.sync.wire import TIMING, changes_frame, counts, hello, hlc, new_core, page, result, start
+from tests.unit.sync.wire import (
+    TIMING,
+    changes_frame,
+    counts,
+    directory,
+    hello,
+    hlc,
+    new_core,
+    page,
+    result,
+    start,
+)
 
 
 def feed(core: SyncCore, *events: Event) -> list[Action]:
@@ -131,6 +145,22 @@ def test_never_clock_skew_forever_says_what_to_check() -> None:
     skewed = PushSucceeded((result(1, "rejected", "clock_skew"),), hlc(), TIMING)
     out = feed(core, skewed, skewed, skewed)
     assert "date and time" in str(emitted(out)[-1].last_error)
+
+
+def test_a_new_directory_moves_the_status_and_a_missing_one_says_nothing() -> None:
+    core = new_core()
+    feed(core, start(), SocketOpened(hello(), TIMING), PullSucceeded(page([], 0), TIMING))
+    assert emitted(core.handle(DirectoryFailed(Failure.REFUSED, "Not Found"))) == []  # an older server
+    assert (core.status.state, core.status.last_error, core.status.directory_updates) == (
+        EngineState.ONLINE,
+        None,
+        0,
+    )
+    feed(core, FrameReceived(ResyncFrame(type="resync")), SocketOpened(hello(), TIMING))
+    snapshot = emitted(core.handle(DirectoryFetched(directory("North", "South"))))[-1]
+    assert snapshot.directory_updates == 1
+    feed(core, FrameReceived(ResyncFrame(type="resync")), SocketOpened(hello(), TIMING))
+    assert emitted(core.handle(DirectoryFetched(directory("North", "South")))) == []
 
 
 # ---- guards ----------------------------------------------------------------------
@@ -220,6 +250,7 @@ class Harness:
         self.started = False
         self.mode = Mode.CONTINUOUS
         self.finished = 0
+        self.fetching = False
 
     def handle(self, event: Event) -> None:
         before = self.core.cursor
@@ -249,6 +280,10 @@ class Harness:
             case CloseSocket():
                 assert self.socket != "closed"
                 self.socket = "closed"
+            case FetchDirectory():
+                assert not self.fetching, "two directory requests at once"
+                assert self.core.phase is Phase.CONNECTED
+                self.fetching = True
             case StartTimer():
                 self.timers.add(action.timer)
             case Finish():
@@ -276,6 +311,8 @@ class Harness:
             kinds += ["pushed", "push_failed", "outbox_empty"]
         if self.timers:
             kinds.append("timer")
+        if self.fetching:
+            kinds += ["directory", "directory_failed"]
         return kinds
 
     def next_event(self, data: st.DataObject) -> Event:
@@ -312,6 +349,12 @@ class Harness:
                 return PushFailed(draw(FAILURES), "", draw(RETRY_AFTER))
             case "outbox_empty":
                 return OutboxEmpty()
+            case "directory":
+                return DirectoryFetched(
+                    directory(*draw(st.lists(st.sampled_from(["North", "South"]), max_size=2)))
+                )
+            case "directory_failed":
+                return DirectoryFailed(draw(FAILURES))
             case _:
                 return TimerFired(draw(st.sampled_from(sorted(self.timers, key=str))))
 
@@ -326,6 +369,7 @@ class Harness:
                 self.started = False
                 self.pull_since = None
                 self.pushing = False
+                self.fetching = False
                 self.timers.clear()
             case SocketOpened():
                 self.socket = "open"
@@ -335,6 +379,8 @@ class Harness:
                 self.pull_since = None
             case PushSucceeded() | PushFailed() | OutboxEmpty():
                 self.pushing = False
+            case DirectoryFetched() | DirectoryFailed():
+                self.fetching = False
             case TimerFired():
                 self.timers.discard(event.timer)
             case _:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from desktop.sync.actions import (
     ApplyChanges,
     CloseSocket,
+    FetchDirectory,
     Finish,
     FinishEpochReset,
     OpenSocket,
@@ -23,8 +24,11 @@ from desktop.sync.actions import (
     SendStatus,
     SetClockOffset,
     StartTimer,
+    StoreDirectory,
 )
 from desktop.sync.events import (
+    DirectoryFailed,
+    DirectoryFetched,
     Failure,
     FrameReceived,
     InvalidFrame,
@@ -52,6 +56,7 @@ from tests.unit.sync.wire import (
     change,
     changes_frame,
     counts,
+    directory,
     hello,
     hlc,
     page,
@@ -64,6 +69,7 @@ __all__ = ["TRANSCRIPTS"]
 SKEW = "clock_skew"
 BATCH = PushBatch(500)
 MEASURED = SetClockOffset(OFFSET, hlc())
+FETCH = FetchDirectory()
 
 
 def applied(seqs: list[int], cursor: int, epoch: str = EPOCH) -> ApplyChanges:
@@ -88,11 +94,11 @@ def _connected(cursor: int = 0, pending: int = 0) -> list[Step]:
     if pending:
         return [
             (start(cursor=cursor, pending=pending), [OpenSocket()]),
-            (SocketOpened(hello(head=cursor), TIMING), [MEASURED, BATCH, SendStatus(cursor, pending)]),
+            (SocketOpened(hello(head=cursor), TIMING), [MEASURED, FETCH, BATCH, SendStatus(cursor, pending)]),
         ]
     return [
         (start(cursor=cursor), [OpenSocket()]),
-        (SocketOpened(hello(head=cursor), TIMING), [MEASURED, Pull(cursor)]),
+        (SocketOpened(hello(head=cursor), TIMING), [MEASURED, FETCH, Pull(cursor)]),
         (PullSucceeded(page([], cursor), TIMING), [SendStatus(cursor, 0)]),
     ]
 
@@ -107,7 +113,7 @@ TRANSCRIPTS: dict[str, list[Step]] = {
     # ---- pull ----------------------------------------------------------------------
     "connect, measure the clock, pull every page, report position": [
         (start(), [OpenSocket()]),
-        (SocketOpened(hello(head=3), TIMING), [MEASURED, Pull(0)]),
+        (SocketOpened(hello(head=3), TIMING), [MEASURED, FETCH, Pull(0)]),
         # the next page is asked for before this one is applied, so both overlap
         (
             PullSucceeded(page([1, 2], 2, has_more=True), TIMING),
@@ -142,7 +148,7 @@ TRANSCRIPTS: dict[str, list[Step]] = {
     ],
     "frames during a pull are not applied; the pull goes on until it covers them": [
         (start(), [OpenSocket()]),
-        (SocketOpened(hello(head=2), TIMING), [MEASURED, Pull(0)]),
+        (SocketOpened(hello(head=2), TIMING), [MEASURED, FETCH, Pull(0)]),
         (FrameReceived(changes_frame(0, 3)), []),
         (PullSucceeded(page([1, 2], 2), TIMING), [Pull(2), applied([1, 2], 2)]),
         (PullSucceeded(page([3], 3), TIMING), [applied([3], 3), SendStatus(3, 0)]),
@@ -150,12 +156,13 @@ TRANSCRIPTS: dict[str, list[Step]] = {
     "resync: close, reconnect and pull": [
         *_connected(cursor=3),
         (FrameReceived(ResyncFrame(type="resync")), [CloseSocket(), OpenSocket()]),
+        # the directory asked on the first connection is still on its way: not asked twice
         (SocketOpened(hello(head=9), TIMING), [MEASURED, Pull(3)]),
         (PullSucceeded(page([9], 9), TIMING), [applied([9], 9), SendStatus(9, 0)]),
     ],
     "a page that says there is more but does not advance is a broken server: back off": [
         (start(), [OpenSocket()]),
-        (SocketOpened(hello(head=3), TIMING), [MEASURED, Pull(0)]),
+        (SocketOpened(hello(head=3), TIMING), [MEASURED, FETCH, Pull(0)]),
         (
             PullSucceeded(page([], 0, has_more=True), TIMING),
             [CloseSocket(), StartTimer(Timer.RECONNECT, 0.0)],
@@ -259,7 +266,7 @@ TRANSCRIPTS: dict[str, list[Step]] = {
         (start(), [OpenSocket()]),
         (SocketClosed(Failure.NETWORK), [StartTimer(Timer.RECONNECT, 0.0)]),
         (TimerFired(Timer.RECONNECT), [OpenSocket()]),
-        (SocketOpened(hello(head=0), TIMING), [MEASURED, Pull(0)]),
+        (SocketOpened(hello(head=0), TIMING), [MEASURED, FETCH, Pull(0)]),
         (SocketClosed(Failure.NETWORK), [StartTimer(Timer.RECONNECT, 1.0)]),  # not caught up yet
         (TimerFired(Timer.RECONNECT), [OpenSocket()]),
         (PullFailed(Failure.NETWORK), []),  # the old pull's answer, late: nothing more to do
@@ -300,7 +307,10 @@ TRANSCRIPTS: dict[str, list[Step]] = {
     # ---- epoch ---------------------------------------------------------------------
     "a new epoch in hello: reset, pull from 0, re-push local writes, then the outbox": [
         (start(cursor=7, pending=3), [OpenSocket()]),
-        (SocketOpened(hello(head=2, epoch="epoch-2"), TIMING), [MEASURED, ResetEpoch("epoch-2"), Pull(0)]),
+        (
+            SocketOpened(hello(head=2, epoch="epoch-2"), TIMING),
+            [MEASURED, FETCH, ResetEpoch("epoch-2"), Pull(0)],
+        ),
         (
             PullSucceeded(page([1, 2], 2, epoch="epoch-2"), TIMING),
             [applied([1, 2], 2, "epoch-2"), FinishEpochReset()],
@@ -319,7 +329,7 @@ TRANSCRIPTS: dict[str, list[Step]] = {
     ],
     "an epoch reset cut short finishes after the restart": [
         (start(cursor=4, pending=2, epoch_reset=True), [OpenSocket()]),
-        (SocketOpened(hello(head=6), TIMING), [MEASURED, Pull(4)]),
+        (SocketOpened(hello(head=6), TIMING), [MEASURED, FETCH, Pull(4)]),
         (
             PullSucceeded(page([5, 6], 6), TIMING),
             [applied([5, 6], 6), FinishEpochReset()],
@@ -336,6 +346,40 @@ TRANSCRIPTS: dict[str, list[Step]] = {
             PullSucceeded(page([1], 1, epoch="epoch-2"), TIMING),
             [applied([1], 1, "epoch-2"), FinishEpochReset()],
         ),
+    ],
+    # ---- branch directory ----------------------------------------------------------
+    "each connection asks for the directory on the side; only a new one is stored": [
+        (start(), [OpenSocket()]),
+        (SocketOpened(hello(head=0), TIMING), [MEASURED, FETCH, Pull(0)]),
+        (DirectoryFetched(directory("North", "South")), [StoreDirectory(directory("North", "South"))]),
+        (CAUGHT_UP, [SendStatus(0, 0)]),
+        (FrameReceived(ResyncFrame(type="resync")), [CloseSocket(), OpenSocket()]),
+        (SocketOpened(hello(head=0), TIMING), [MEASURED, FETCH, Pull(0)]),
+        (DirectoryFetched(directory("North", "South")), []),  # the same as stored: nothing to do
+        (CAUGHT_UP, [SendStatus(0, 0)]),
+        (FrameReceived(ResyncFrame(type="resync")), [CloseSocket(), OpenSocket()]),
+        (SocketOpened(hello(head=0), TIMING), [MEASURED, FETCH, Pull(0)]),
+        (
+            DirectoryFetched(directory("North", "South", zone="Europe/Vienna")),
+            [StoreDirectory(directory("North", "South", zone="Europe/Vienna"))],
+        ),
+    ],
+    "a server without a directory (404): sync goes on, nothing retried on this connection": [
+        (start(pending=1), [OpenSocket()]),
+        (SocketOpened(hello(head=0), TIMING), [MEASURED, FETCH, BATCH, SendStatus(0, 1)]),
+        (DirectoryFailed(Failure.REFUSED, "Not Found"), []),
+        (_pushed(0, 1), [_recorded(0, 1)]),
+        (LocalChange(counts(0)), [Pull(0)]),
+        (CAUGHT_UP, [SendStatus(0, 0)]),
+        (FrameReceived(changes_frame(0, 1)), [applied([1], 1), SendStatus(1, 0)]),
+    ],
+    "a directory that could not be fetched is asked for again on the next connection": [
+        *_connected(),
+        (DirectoryFailed(Failure.NETWORK, "connection reset"), []),  # the socket says more, if anything
+        (SocketClosed(Failure.NETWORK), [StartTimer(Timer.RECONNECT, 0.0)]),
+        (TimerFired(Timer.RECONNECT), [OpenSocket()]),
+        (SocketOpened(hello(head=0), TIMING), [MEASURED, FETCH, Pull(0)]),
+        (DirectoryFetched(directory("North")), [StoreDirectory(directory("North"))]),
     ],
     # ---- sync --once ---------------------------------------------------------------
     "once: push everything, then pull until caught up, finish": [

@@ -11,8 +11,11 @@ from desktop.sync.backoff import BackoffPolicy
 from desktop.sync.core import CoreConfig, SyncCore
 from desktop.sync.events import Counts, Event, Mode, Start, Timing
 from protocol.messages import (
+    BranchInfo,
     Change,
     ChangesFrame,
+    DeviceInfo,
+    DirectoryResponse,
     ErrorDetail,
     HelloFrame,
     MutationResult,
@@ -27,6 +30,7 @@ __all__ = [
     "change",
     "changes_frame",
     "counts",
+    "directory",
     "drive",
     "hello",
     "hlc",
@@ -106,6 +110,14 @@ def changes_frame(first: int, last: int) -> ChangesFrame:
             "to": last,
             "changes": [change(s) for s in range(first + 1, last + 1)],
         }
+    )
+
+
+def directory(*names: str, zone: str | None = None) -> DirectoryResponse:
+    """A directory listing branches ``names`` (all in ``zone``), each with one PC."""
+    return DirectoryResponse(
+        branches=[BranchInfo(id=f"b-{n.lower()}", name=n, timezone=zone) for n in names],
+        devices=[DeviceInfo(id=f"pc-{n.lower()}", name=f"{n} PC", branch_id=f"b-{n.lower()}") for n in names],
     )
 
 
