@@ -39,7 +39,17 @@ _NOTES = (
     "Usually books with Marta.",
     "Runs late; call ten minutes before.",
 )
-SERVICES = ("Haircut", "Colour", "Massage 60", "Massage 30", "Consultation", "Manicure", "Beard trim")
+SERVICE_MINUTES = {
+    "Haircut": 45,
+    "Colour": 90,
+    "Massage 60": 60,
+    "Massage 30": 30,
+    "Consultation": 15,
+    "Manicure": 30,
+    "Beard trim": 15,
+}
+"""The sample services and how long each takes (so no "Massage 60" lasts 15 minutes)."""
+SERVICES = tuple(SERVICE_MINUTES)
 """The services sample appointments are booked for."""
 
 
@@ -92,12 +102,13 @@ def sample_appointments(
     opening = opening.astimezone() if zone is None else opening.replace(tzinfo=zone)
     for _ in range(count):
         starts = opening + timedelta(minutes=15 * rng.randrange(0, 32))
+        service = rng.choice(SERVICES)
         fields: dict[str, Any] = {
             "client_id": rng.choice(client_ids),
             "branch_id": branch_id,
             "starts_at": starts.isoformat(),
-            "duration_min": rng.choice((15, 30, 45, 60, 90)),
-            "service": rng.choice(SERVICES),
+            "duration_min": SERVICE_MINUTES[service],
+            "service": service,
             "status": rng.choice(APPOINTMENT_STATUSES[:1] * 6 + APPOINTMENT_STATUSES),
         }
         yield fields

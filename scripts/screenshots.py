@@ -5,6 +5,7 @@ relays) off screen, brings each window into the state a picture shows, and saves
 
 * ``main_window.png``: North's clients, one open in the form, online.
 * ``offline_pending.png``: North with its link cut and edits waiting (the warning colour).
+* ``appointments.png``: North's appointments of every branch this week, other branches by name.
 * ``conflicts.png``: South's conflicts after both branches changed one client.
 * ``demo.png``: the two windows side by side, as ``branchsync demo`` opens them.
 
@@ -93,6 +94,20 @@ def offline_picture(north: DemoBranch, out: Path) -> None:
     wait(lambda: online(north), "North to send its edits")
 
 
+def appointments_picture(north: DemoBranch, out: Path) -> None:
+    window = north.branch.window
+    filters = window.filters
+    wait(lambda: filters.branch.findText("South") >= 0, "the branch directory")
+    window.tabs.setCurrentWidget(window.appointments)
+    filters.branch.setCurrentIndex(0)  # all branches
+    filters.last.setDate(filters.first.date().addDays(6))
+    wait(lambda: window.appointments.model.rowCount() > 3, "this week's appointments")
+    window.appointments.view.selectRow(1)
+    window.appointments.fit_columns()
+    save(window, out / "appointments.png")
+    window.tabs.setCurrentWidget(window.clients)
+
+
 def conflicts_picture(north: DemoBranch, south: DemoBranch, out: Path) -> None:
     wait(lambda: online(south), "South to catch up")
     names = ("Ada", "Bruno")
@@ -169,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
                     branch.branch.first_sync.hide()
             main_picture(north, args.out)
             offline_picture(north, args.out)
+            appointments_picture(north, args.out)
             conflicts_picture(north, south, args.out)
             demo_picture(north, south, args.out)
     return 0
