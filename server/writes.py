@@ -57,12 +57,18 @@ class WriteConflict(ServerError):
     """A row or mutation id appeared while the batch was being planned: plan it again."""
 
 
+class RowExists(ServerError):
+    """A create-only write found its row id taken by a live row (checked under the row lock,
+    so of two concurrent creates of one id exactly one succeeds)."""
+
+
 async def apply_mutations(
     state: ServerState,
     author: Author,
     mutations: Sequence[Mutation],
     *,
     stamp_with_server_clock: bool = False,
+    create_only: bool = False,
 ) -> list[MutationResult]:
     """Apply ``mutations`` in one transaction and answer each of them, in order.
 
@@ -72,6 +78,7 @@ async def apply_mutations(
         mutations: at most ``MAX_MUTATIONS_PER_PUSH`` (the route enforces it).
         stamp_with_server_clock: stamp every mutation with the server's clock instead
             of its own ``hlc`` (the REST resources; integrations have no clock).
+        create_only: raise ``RowExists`` rather than merge into a live row (REST create).
 
     Returns:
         One ``MutationResult`` per mutation: ``applied`` (``seq``, ``lost``),
@@ -87,6 +94,7 @@ async def apply_mutations(
                     mutations,
                     max_clock_skew_s=state.settings.max_clock_skew_s,
                     stamp_with_server_clock=stamp_with_server_clock,
+                    create_only=create_only,
                 )
             state.metrics.observe_results(results)  # counted once committed
             return results
@@ -109,16 +117,24 @@ async def write_batch(
     *,
     max_clock_skew_s: float,
     stamp_with_server_clock: bool = False,
+    create_only: bool = False,
 ) -> list[MutationResult]:
     """``apply_mutations`` inside the caller's transaction (the caller commits).
 
     Raises:
         WriteConflict: a concurrent writer created a row or answered a mutation id
             this batch planned for; roll back and call again.
+        RowExists: ``create_only`` and a mutation's row is there and not deleted.
     """
     if not mutations:
         return []
     current, seqs, bases = await _lock_rows(conn, mutations)
+    if create_only:
+        taken = [
+            m.row_id for m in mutations if (row := current.get((m.collection, m.row_id))) and not row.deleted
+        ]
+        if taken:
+            raise RowExists(f"row {taken[0]} exists")
     driver = await _driver(conn)
     answered = await _answered(driver, {m.id for m in mutations})
     plan = plan_batch(

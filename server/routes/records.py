@@ -28,7 +28,7 @@ from server.errors import ApiError
 from server.record_queries import get_record, list_records
 from server.record_schemas import record_schemas
 from server.state import ServerState
-from server.writes import apply_mutations
+from server.writes import RowExists, apply_mutations
 
 __all__ = ["MAX_PAGE", "router"]
 
@@ -65,8 +65,14 @@ async def _write(
     row_id: uuid.UUID,
     op: str,
     fields: dict[str, Any],
+    *,
+    create_only: bool = False,
 ) -> MutationResult:
-    """One server-stamped mutation through the push's write path; 422 if refused."""
+    """One server-stamped mutation through the push's write path; 422 if refused.
+
+    Raises:
+        RowExists: ``create_only`` and the row is live.
+    """
     mutation = Mutation.model_validate(
         {
             "id": uuid.uuid4(),
@@ -78,7 +84,11 @@ async def _write(
         }
     )
     [result] = await apply_mutations(
-        state, Author(device.id, device.branch_id), [mutation], stamp_with_server_clock=True
+        state,
+        Author(device.id, device.branch_id),
+        [mutation],
+        stamp_with_server_clock=True,
+        create_only=create_only,
     )
     if result.error is not None:
         raise _refused(result.error.code, result.error.message, result.error.field)
@@ -141,16 +151,15 @@ def _collection_router(collection: Collection) -> APIRouter:
         _, errors = validate_fields(collection, fields, creating=True)
         if errors:
             raise _refused(errors[0].code, errors[0].message, errors[0].field)
-        async with state.engine.connect() as conn:
-            existing = await get_record(conn, collection, row_id)
-        if existing is not None and not existing["deleted"]:
+        try:
+            await _write(state, device, collection, row_id, "upsert", fields, create_only=True)
+        except RowExists:
             raise ApiError(
                 409,
                 ErrorCode.INVALID_MUTATION,
                 f"a {noun} with id {row_id} already exists; PATCH it to change it",
                 field="id",
-            )
-        await _write(state, device, collection, row_id, "upsert", fields)
+            ) from None
         return await _live(state, collection, row_id)
 
     async def patch_item(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from typing import Any
@@ -122,6 +123,25 @@ async def test_creating_an_existing_id_is_a_conflict(http: httpx.AsyncClient, no
     assert _error(again) == (409, "invalid_mutation", "id")
     current = (await http.get(f"{CLIENTS}/{first['id']}", headers=north_device.headers)).json()
     assert current["name"] == "Ann"
+
+
+async def test_of_concurrent_creates_of_one_id_exactly_one_wins(
+    http: httpx.AsyncClient, north_device: Device
+) -> None:
+    row_id = str(uuid.uuid4())
+    names = [f"Racer {n}" for n in range(8)]
+
+    answers = await asyncio.gather(
+        *(http.post(CLIENTS, json={"id": row_id, "name": n}, headers=north_device.headers) for n in names)
+    )
+
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [201] + [409] * 7, [a.text for a in answers]
+    [winner] = [a.json()["name"] for a in answers if a.status_code == 201]
+    current = (await http.get(f"{CLIENTS}/{row_id}", headers=north_device.headers)).json()
+    assert current["name"] == winner
+    changes, _ = await pull_all(http, north_device)
+    assert [c["fields"]["name"] for c in changes if c["row_id"] == row_id] == [winner]
 
 
 async def test_patch_changes_only_the_given_fields(http: httpx.AsyncClient, north_device: Device) -> None:
