@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import Column, Table, delete, func, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.state import ServerState
 from server.tables import applied_mutations, rejections
-from server.task_util import cancel_and_wait
+from server.task_util import cancel_and_wait, repeat
 
 __all__ = ["Housekeeping", "SweepResult", "sweep"]
 
@@ -64,7 +63,9 @@ class Housekeeping:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="housekeeping")
+        interval = self._state.settings.housekeeping_interval_s
+        failure = "housekeeping could not delete old records"
+        self._task = asyncio.create_task(repeat(self.run_once, interval, failure, log), name="housekeeping")
 
     async def stop(self) -> None:
         await cancel_and_wait(self._task)
@@ -84,11 +85,3 @@ class Housekeeping:
                 settings.record_keep_days,
             )
         return done
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except (SQLAlchemyError, OSError) as exc:
-                log.warning("housekeeping could not delete old records: %s", exc)
-            await asyncio.sleep(self._state.settings.housekeeping_interval_s)

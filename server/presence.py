@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from server.ops_tables import device_presence
 from server.state import ServerState
 from server.tables import devices
-from server.task_util import cancel_and_wait
+from server.task_util import cancel_and_wait, repeat
 
 __all__ = ["Presence", "presence_ttl"]
 
@@ -46,7 +46,9 @@ class Presence:
         return set() if fanout is None else fanout.hub.device_ids
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="presence")
+        interval = self._state.settings.presence_interval_s
+        failure = "cannot record which devices are connected here"
+        self._task = asyncio.create_task(repeat(self.beat, interval, failure, log), name="presence")
 
     async def stop(self) -> None:
         await cancel_and_wait(self._task)
@@ -76,11 +78,3 @@ class Presence:
                 # a socket may stay open for days: keep "last seen" true to the beat, so a
                 # device that disconnects shows as gone just now, not since it connected
                 await conn.execute(update(devices).where(devices.c.id.in_(ids)).values(last_seen=func.now()))
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.beat()
-            except (SQLAlchemyError, OSError) as exc:
-                log.warning("cannot record which devices are connected here: %s", exc)
-            await asyncio.sleep(self._state.settings.presence_interval_s)
