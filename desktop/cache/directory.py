@@ -58,6 +58,14 @@ class Directory:
         """Device id -> name."""
         return {d.id: d.name for d in self.devices}
 
+    def device_labels(self) -> dict[str, str]:
+        """Device id -> "name (branch)": who won a conflict, and where."""
+        branch_names = self.branch_names()
+        return {
+            d.id: f"{d.name} ({branch_names[d.branch_id]})" if d.branch_id in branch_names else d.name
+            for d in self.devices
+        }
+
 
 def read(conn: Connection) -> Directory:
     """The stored directory, branches and devices sorted by name."""

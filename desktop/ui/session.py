@@ -34,7 +34,7 @@ class Session(QObject):
 
     Attributes:
         zone: this branch's time zone (None: this PC's own, when unset or unknown here).
-        device_names: device id -> name, for who won a conflict.
+        device_names: device id -> "name (branch)", for who won a conflict.
         context: what list cells render with (zone, branch names).
         branch_choices: (id, label) of every branch known here, this one first.
     """
@@ -54,7 +54,7 @@ class Session(QObject):
         directory = self.cache.directory()
         own = directory.branch(self.state.branch_id)
         self.zone: Zone = zone_or_none(own.timezone if own else None)
-        self.device_names = directory.device_names()
+        self.device_names = directory.device_labels()
         names = directory.branch_names()
         if self.state.branch_id and self.state.branch_name:
             names[self.state.branch_id] = self.state.branch_name

@@ -151,7 +151,7 @@ def test_keep_mine_on_a_lost_value_writes_it_again_and_it_reaches_the_other_bran
     qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=SYNC_MS)
     texts = [view.model.index(0, column).data() for column in range(view.model.columnCount())]
     assert texts[1:4] == ["Phone", "+44 20 0000 0002", "+44 20 0000 0001"]
-    assert texts[4] == "North PC"  # named by the server's directory
+    assert texts[4] == "North PC (North)"  # named by the server's directory
     assert south.window.tabs.tabText(2) == "Co&nflicts (1)"
 
     view.view.selectRow(0)

@@ -68,6 +68,7 @@ def test_a_new_list_replaces_the_old_one_wholesale(cache: Cache) -> None:
     assert directory.devices == (Device("pc-3", "Back office", SOUTH),)
     assert directory.branch_names() == {NORTH: "North Hill", SOUTH: "South Side"}
     assert directory.device_names() == {"pc-3": "Back office"}
+    assert directory.device_labels() == {"pc-3": "Back office (South Side)"}
     assert cache.state().branch_name == "North Hill"  # the window title follows a rename
 
 
@@ -95,3 +96,11 @@ def test_a_list_that_fails_half_way_leaves_the_old_one(cache: Cache) -> None:
     assert cache.directory() == Directory(
         (Branch(NORTH, "North", None),), (Device("pc-1", "Front desk", NORTH),)
     )
+
+
+def test_a_device_of_a_branch_not_listed_is_named_alone() -> None:
+    directory = Directory(
+        branches=(Branch(NORTH, "North", None),), devices=(Device("pc-9", "Kiosk", "b-gone"),)
+    )
+
+    assert directory.device_labels() == {"pc-9": "Kiosk"}
