@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from protocol.errors import UnknownTimeZone
 from protocol.timezones import canonical_zone
-from server.auth import hash_code, new_code
+from server.credentials import hash_code, new_code
 from server.db import DEVICES_CHANNEL
 from server.errors import AdminError
 from server.tables import branches, devices, enroll_codes

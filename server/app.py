@@ -15,9 +15,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from server import admin_web, embedded_pg, migrate
+from server import embedded_pg, migrate
+from server.admin_web import routes as admin_web
 from server.db import create_engine
-from server.errors import install_error_handlers
+from server.error_handlers import install_error_handlers
 from server.fanout import Fanout
 from server.limits import RequestLimits
 from server.logging_setup import RequestIdMiddleware

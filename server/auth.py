@@ -1,17 +1,12 @@
-"""Device tokens and enrolment codes: making them, storing them hashed, checking them.
+"""Who is asking: the device behind a bearer token, within its request rate.
 
-Tokens are 256 random bits and codes 100, so a single SHA-256 is the right hash: a
-slow password hash only helps secrets a person chose. The database keeps hashes only,
-so a leaked backup enrols nobody and impersonates no device.
-
-Every request and socket is checked against the database (no cache), so a revoked
-device is refused by every server process on its very next request.
+Tokens are made and hashed in ``server.credentials``. Every request and socket is
+checked against the database (no cache), so a revoked device is refused by every server
+process on its very next request.
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import time
 from collections.abc import Hashable
 from datetime import timedelta
@@ -24,62 +19,23 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from protocol.errors import ErrorCode
 from server.auth_types import AuthenticatedDevice
+from server.credentials import hash_token
 from server.deps import StateDep
 from server.errors import ApiError
 from server.ratelimit import RateLimiter, retry_after_header
 
 __all__ = [
     "LAST_SEEN_EVERY",
-    "TOKEN_PREFIX",
     "CurrentDevice",
     "authenticate",
     "bearer_token",
     "current_device",
-    "hash_code",
-    "hash_token",
-    "new_code",
-    "new_token",
-    "normalize_code",
     "within_rate",
 ]
-
-TOKEN_PREFIX = "bsd_"
-"""Marks a Branchsync device token, so secret scanners and people can recognise one."""
 
 LAST_SEEN_EVERY = timedelta(seconds=60)
 """``devices.last_seen`` is written at most this often per device: a busy device would
 otherwise turn every read into a write."""
-
-_CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
-_CODE_GROUPS, _CODE_GROUP_LEN = 4, 5
-
-
-def new_token() -> str:
-    """A fresh device token: 256 random bits, URL-safe."""
-    return TOKEN_PREFIX + secrets.token_urlsafe(32)
-
-
-def new_code() -> str:
-    """A fresh enrolment code IT can read aloud or type: ``XXXXX-XXXXX-XXXXX-XXXXX`` (100 bits)."""
-    groups = (
-        "".join(secrets.choice(_CODE_ALPHABET) for _ in range(_CODE_GROUP_LEN)) for _ in range(_CODE_GROUPS)
-    )
-    return "-".join(groups)
-
-
-def normalize_code(code: str) -> str:
-    """The canonical form of a typed code: case, dashes and spaces do not matter."""
-    return "".join(ch for ch in code.upper() if ch not in "- \t")
-
-
-def hash_code(code: str) -> bytes:
-    """What ``enroll_codes.code_hash`` stores for ``code``."""
-    return hashlib.sha256(b"branchsync-code:" + normalize_code(code).encode()).digest()
-
-
-def hash_token(token: str) -> bytes:
-    """What ``devices.token_hash`` stores for ``token``."""
-    return hashlib.sha256(b"branchsync-token:" + token.encode()).digest()
 
 
 def bearer_token(authorization: str | None) -> str | None:

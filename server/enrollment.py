@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from protocol.errors import ErrorCode
-from server.auth import hash_code, hash_token, new_token
+from server.credentials import hash_code, hash_token, new_token
 from server.errors import ApiError
 from server.tables import branches, devices, enroll_codes
 

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from protocol.errors import ErrorCode
 from protocol.version import MAX_PUSH_BYTES, PROTOCOL_HEADER, PROTOCOL_VERSION
-from server.errors import error_response
+from server.error_handlers import error_response
 
 __all__ = ["DRAIN_LIMIT", "RequestLimits"]
 

@@ -41,7 +41,7 @@ _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _request_id: ContextVar[str | None] = ContextVar("branchsync_request_id", default=None)
 
 _SECRETS = (
-    # device tokens (server.auth.TOKEN_PREFIX) and anything after "Bearer"
+    # device tokens (server.credentials.TOKEN_PREFIX) and anything after "Bearer"
     (re.compile(r"bsd_[A-Za-z0-9_\-]{8,}"), "bsd_[redacted]"),
     (re.compile(r"(?i)(bearer\s+)[^\s'\",]+"), r"\1[redacted]"),
     # enrolment codes: four groups of five Crockford base32 characters

@@ -1,5 +1,5 @@
-"""The ``/admin`` dashboard: a small static page, admin logins and a JSON overview."""
+"""The ``/admin`` dashboard: a small static page, admin logins and a JSON overview.
 
-from server.admin_web.routes import router
-
-__all__ = ["router"]
+The router lives in ``server.admin_web.routes``; this package imports nothing itself, so the
+admin command line can use ``accounts`` without loading the web framework.
+"""

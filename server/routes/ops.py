@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from protocol.errors import ErrorCode
 from server.deps import StateDep
-from server.errors import error_response
+from server.error_handlers import error_response
 
 __all__ = ["Health", "router"]
 

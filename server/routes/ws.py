@@ -33,7 +33,7 @@ from protocol.messages import StatusFrame
 from server.auth import authenticate, bearer_token
 from server.auth_types import AuthenticatedDevice
 from server.device_status import store_status
-from server.errors import error_response
+from server.error_handlers import error_response
 from server.fanout_hub import Close, CloseReason, Hub, Send, Subscription, Wait
 from server.ratelimit import retry_after_header
 from server.state import ServerState

@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from protocol.messages import EnrollResponse
 from server import admin
-from server.auth import authenticate, hash_code, hash_token
+from server.auth import authenticate
+from server.credentials import hash_code, hash_token
 from server.settings import Settings
 from server.tables import devices, enroll_codes
 from tests.support.devices import enrolled_device, issue_code, protocol_headers

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from server.auth import new_code, new_token
+from server.credentials import new_code, new_token
 from server.logging_setup import JsonFormatter, TextFormatter, configure_logging, redact
 
 
