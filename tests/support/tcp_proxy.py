@@ -185,7 +185,7 @@ class TcpProxy:
             while chunk := await source.read(_CHUNK):
                 await flowing.wait()
                 if self._delay:
-                    await asyncio.sleep(self._delay)  # sleep-ok: the fault being injected
+                    await asyncio.sleep(self._delay)  # noqa: sleep-ok (the fault being injected)
                 sink.write(chunk)
                 await sink.drain()
             if sink.can_write_eof():
