@@ -14,6 +14,7 @@ from protocol.collections import APPOINTMENT_STATUSES
 
 MODULES = [
     "collections", "concurrency", "errors", "hlc", "merge", "messages", "timezones", "validate", "version",
+    "wire",
 ]  # fmt: skip
 ALLOWED_IMPORTS = {"__future__", "collections", "dataclasses", "datetime", "difflib", "enum", "functools",
                    "json", "pydantic", "re", "time", "typing", "uuid", "zoneinfo", "protocol"}  # fmt: skip
