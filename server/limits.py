@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from protocol.errors import ErrorCode
 from protocol.version import MAX_PUSH_BYTES, PROTOCOL_HEADER, PROTOCOL_VERSION
+from protocol.wire import CloseCode
 from server.error_handlers import error_response
 
 __all__ = ["DRAIN_LIMIT", "RequestLimits"]
@@ -101,7 +102,8 @@ async def _update_required(version: bytes, scope: Scope, receive: Receive, send:
         headers={PROTOCOL_HEADER: str(PROTOCOL_VERSION)},
     )
     if scope["type"] == "websocket" and "websocket.http.response" not in scope.get("extensions", {}):
-        await send({"type": "websocket.close", "code": 1002, "reason": "update_required"})
+        code = CloseCode.PROTOCOL_ERROR
+        await send({"type": "websocket.close", "code": code, "reason": code.reason})
     else:
         await answer(scope, receive, send)
 

@@ -23,6 +23,7 @@ from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from protocol.wire import PULL_PATH, PUSH_PATH
 from server.windows import LatencyWindow, MinuteSeries
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ __all__ = ["METRIC_FAMILIES", "METRIC_NAMES", "Metrics", "RequestMetrics"]
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.06, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
-_TIMED_PATHS = {"/api/v1/sync/push": "push", "/api/v1/sync/pull": "pull"}
+_TIMED_PATHS = {PUSH_PATH: "push", PULL_PATH: "pull"}
 
 
 class _Totals(Collector):

@@ -36,7 +36,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from protocol.collections import COLLECTIONS
 from protocol.hlc import HybridLogicalClock, system_wall_ms
 from protocol.merge import Row
-from protocol.messages import ErrorDetail, LostWire, Mutation, MutationResult
+from protocol.messages import ErrorDetail, Mutation, MutationResult
+from protocol.wire import lost_wire
 from server.auth_types import Author
 from server.columns import row_state, row_values
 from server.db import CHANGES_CHANNEL, WRITE_LOCK_KEY
@@ -316,7 +317,7 @@ def _answer(mutation_id: uuid.UUID, outcome: Outcome, seqs: dict[RowKey, int]) -
                 id=mutation_id,
                 status="applied",
                 seq=seqs[key],
-                lost=[LostWire.model_construct(**item.to_wire()) for item in lost],
+                lost=[lost_wire(item) for item in lost],
                 error=None,
             )
         case Duplicate(previous=previous):
@@ -350,7 +351,7 @@ async def _remember(
         (
             mutation.id,
             author.device_id,
-            json.dumps({"seq": result.seq, "lost": [lost.to_wire() for lost in outcome.lost]}),
+            result.model_dump_json(include={"seq", "lost"}),
         )
         for mutation, outcome, result in zip(mutations, plan.outcomes, results, strict=True)
         if isinstance(outcome, Applied)

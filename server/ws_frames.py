@@ -12,13 +12,13 @@ never an exception.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from pydantic import ValidationError
 
 from protocol.messages import Change, StatusFrame
+from protocol.wire import RESYNC_TEXT, CloseCode, change_text, changes_text, hello_text
 from server.fanout_hub import CloseReason, Frame
 
 __all__ = [
@@ -35,22 +35,18 @@ __all__ = [
 DEFAULT_FRAME_BYTES = 512 * 1024
 """Largest ``changes`` frame we build (a lone change larger than this still goes, alone)."""
 
-RESYNC_TEXT = json.dumps({"type": "resync"})
-
 CLOSE_CODES: dict[CloseReason, tuple[int, str]] = {
-    CloseReason.RESYNC: (4000, "resync"),
-    CloseReason.REVOKED: (4401, "device revoked"),
-    CloseReason.SHUTDOWN: (1012, "server restarting"),
+    reason: (code, code.reason)
+    for reason, code in (
+        (CloseReason.RESYNC, CloseCode.RESYNC),
+        (CloseReason.REVOKED, CloseCode.REVOKED),
+        (CloseReason.SHUTDOWN, CloseCode.SERVICE_RESTART),
+    )
 }
-"""WebSocket close code and reason per ``CloseReason`` (4000-4999 are ours to define)."""
+"""WebSocket close code and reason per ``CloseReason`` (``protocol.wire.CloseCode``)."""
 
 _INT32_MAX = 2**31 - 1
 _INT64_MAX = 2**63 - 1
-
-
-def hello_text(server_hlc: str, head: int, epoch: str) -> str:
-    """The first frame on every socket: where the stream continues from."""
-    return json.dumps({"type": "hello", "server_hlc": server_hlc, "head": head, "epoch": epoch})
 
 
 def changes_frames(
@@ -62,7 +58,7 @@ def changes_frames(
     size = 0
     last = since
     for change in changes:
-        text = change.model_dump_json()
+        text = change_text(change)
         if chunk and size + len(text) > max_bytes:
             yield _frame(start, last, chunk, announced_at)
             start, chunk, size = last, [], 0
@@ -74,8 +70,7 @@ def changes_frames(
 
 
 def _frame(from_seq: int, to_seq: int, changes: list[str], announced_at: float) -> Frame:
-    head = f'{{"type":"changes","from":{from_seq},"to":{to_seq},"changes":['
-    return Frame(from_seq, to_seq, head + ",".join(changes) + "]}", announced_at)
+    return Frame(from_seq, to_seq, changes_text(from_seq, to_seq, changes), announced_at)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from protocol.messages import DirectoryResponse
+from protocol.wire import BRANCHES_PATH
 from server.api_docs import error_responses
 from server.auth import CurrentDevice
 from server.deps import StateDep
@@ -12,10 +13,10 @@ from server.directory import read_directory
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/v1", tags=["directory"], responses=error_responses(401, 429))
+router = APIRouter(tags=["directory"], responses=error_responses(401, 429))
 
 
-@router.get("/branches", response_model=DirectoryResponse)
+@router.get(BRANCHES_PATH, response_model=DirectoryResponse)
 async def branch_directory(device: CurrentDevice, state: StateDep) -> DirectoryResponse:
     """Every branch (by name, with its IANA time zone or null) and every device ever enrolled,
     revoked ones included, so a conflict can always say which device and branch won."""

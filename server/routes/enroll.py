@@ -5,17 +5,18 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from protocol.messages import BranchInfo, EnrollRequest, EnrollResponse
+from protocol.wire import ENROLL_PATH
 from server.auth import within_rate
 from server.deps import StateDep
 from server.enrollment import enroll
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/v1", tags=["enrolment"])
+router = APIRouter(tags=["enrolment"])
 
 
 @router.post(
-    "/enroll",
+    ENROLL_PATH,
     response_model=EnrollResponse,
     responses={
         403: {"description": "The code is unknown, used or expired (`enroll_code_*`)."},

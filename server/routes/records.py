@@ -20,6 +20,7 @@ from protocol.collections import Field as FieldSpec
 from protocol.errors import ErrorCode
 from protocol.messages import Mutation, MutationResult
 from protocol.validate import validate_fields, validate_value
+from protocol.wire import records_path
 from server.api_docs import error_responses
 from server.auth import CurrentDevice
 from server.auth_types import AuthenticatedDevice, Author
@@ -108,7 +109,7 @@ def _collection_router(collection: Collection) -> APIRouter:
     schemas = record_schemas(collection)
     noun = _noun(collection)
     router = APIRouter(
-        prefix=f"/api/v1/{collection.name}", tags=[collection.name], responses=error_responses(401, 422, 429)
+        prefix=records_path(collection.name), tags=[collection.name], responses=error_responses(401, 422, 429)
     )
 
     async def list_items(

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from protocol.errors import ErrorCode
 from protocol.messages import Mutation, PullResponse, PushResponse
 from protocol.version import DEFAULT_PULL_LIMIT, MAX_MUTATIONS_PER_PUSH, MAX_PULL_LIMIT
+from protocol.wire import PULL_PATH, PUSH_PATH
 from server.api_docs import error_responses
 from server.auth import CurrentDevice
 from server.auth_types import Author
@@ -25,7 +26,7 @@ from server.writes import apply_mutations
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/v1/sync", tags=["sync"], responses=error_responses(401, 422, 429))
+router = APIRouter(tags=["sync"], responses=error_responses(401, 422, 429))
 
 
 class PushBody(BaseModel):
@@ -37,7 +38,7 @@ class PushBody(BaseModel):
     mutations: Annotated[list[Mutation], Field(json_schema_extra={"maxItems": MAX_MUTATIONS_PER_PUSH})]
 
 
-@router.post("/push", response_model=PushResponse, responses=error_responses(413))
+@router.post(PUSH_PATH, response_model=PushResponse, responses=error_responses(413))
 async def push(body: PushBody, device: CurrentDevice, state: StateDep) -> PushResponse:
     """Apply a batch of mutations; each is answered on its own (applied, duplicate, rejected)."""
     if len(body.mutations) > MAX_MUTATIONS_PER_PUSH:
@@ -50,7 +51,7 @@ async def push(body: PushBody, device: CurrentDevice, state: StateDep) -> PushRe
     return PushResponse(results=results, server_hlc=state.clock.now())
 
 
-@router.get("/pull", response_model=PullResponse)
+@router.get(PULL_PATH, response_model=PullResponse)
 async def pull(
     device: CurrentDevice,
     state: StateDep,

@@ -8,8 +8,8 @@ the first ``changes`` frame has ``from == head``. It is the newest change this p
 has broadcast, which may trail a commit by a few milliseconds; a client whose cursor
 differs from a frame's ``from`` pulls, as the contract says, and loses nothing.
 
-Close codes: 4000 after ``resync`` (the socket fell behind), 4401 (device revoked),
-1012 (this server is restarting).
+Close codes (``protocol.wire.CloseCode``): 4000 after ``resync`` (the socket fell
+behind), 4401 (device revoked), 1012 (this server is restarting).
 
 Each socket runs two tasks: the sender carries out its subscription's actions and the
 receiver reads the client's ``status`` frames. Neither can hold up another socket: the
@@ -30,6 +30,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from protocol.errors import ErrorCode
 from protocol.messages import StatusFrame
+from protocol.wire import SOCKET_PATH, CloseCode
 from server.auth import authenticate, bearer_token
 from server.auth_types import AuthenticatedDevice
 from server.device_status import store_status
@@ -53,7 +54,7 @@ STATUS_INTERVAL_S = 1.0
 """At most one ``status`` write per socket per this many seconds."""
 
 
-@router.websocket("/api/v1/sync/ws")
+@router.websocket(SOCKET_PATH)
 async def sync_socket(websocket: WebSocket) -> None:
     """Stream committed changes to an enrolled device (see the module docstring)."""
     state: ServerState = websocket.app.state.branchsync
@@ -70,7 +71,7 @@ async def _deny(
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
         await websocket.send_denial_response(error_response(status, code, message, headers=headers))
     else:
-        await websocket.close(code=1008, reason=message[:120])
+        await websocket.close(code=CloseCode.POLICY_VIOLATION, reason=message[:120])
 
 
 async def _authenticate(websocket: WebSocket, state: ServerState) -> AuthenticatedDevice | None:
