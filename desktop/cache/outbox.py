@@ -27,7 +27,9 @@ from sqlalchemy import Connection, RowMapping, delete, func, insert, select
 from desktop.cache.rows import dataclass_from
 from desktop.cache.schema import outbox
 from desktop.cache.state import Key, read_values
+from protocol.messages import Mutation
 from protocol.version import MAX_MUTATIONS_PER_PUSH, MAX_PUSH_BYTES
+from protocol.wire import PUSH_ENVELOPE_BYTES, mutation_body
 
 __all__ = [
     "Before",
@@ -47,7 +49,6 @@ Op = Literal["upsert", "delete"]
 Before = Mapping[str, tuple[Any, str | None]]
 """Key -> (value, clock) it had before a write; clock None when it was never written."""
 
-_ENVELOPE_BYTES = len('{"mutations":[]}')
 _INSERT = insert(outbox)
 
 
@@ -70,20 +71,21 @@ class LocalMutation:
         """Per key written, the clock of the value this device held (None: unknown)."""
         return {key: pair[1] for key, pair in self.before.items()} or None
 
+    def to_mutation(self) -> Mutation:
+        """The mutation as the server's model has it (what a push sends)."""
+        return Mutation(
+            id=uuid.UUID(self.mutation_id),
+            collection=self.collection,
+            row_id=uuid.UUID(self.row_id),
+            op=self.op,
+            fields=dict(self.fields),
+            hlc=self.hlc,
+            base=self.base,
+        )
+
     def to_wire(self) -> dict[str, Any]:
-        """The mutation as the push body carries it (``protocol.messages.Mutation``)."""
-        wire = {
-            "id": self.mutation_id,
-            "collection": self.collection,
-            "row_id": self.row_id,
-            "op": self.op,
-            "fields": dict(self.fields),
-            "hlc": self.hlc,
-        }
-        base = self.base
-        if base is not None:
-            wire["base"] = base
-        return wire
+        """The mutation as the push body carries it (``protocol.wire.mutation_body``)."""
+        return mutation_body(self.to_mutation())
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +152,7 @@ def pending_batch(
         return []
     query = select(outbox).order_by(outbox.c.seq).limit(max(1, min(limit, MAX_MUTATIONS_PER_PUSH)))
     batch: list[OutboxEntry] = []
-    size = _ENVELOPE_BYTES
+    size = PUSH_ENVELOPE_BYTES
     for mapping in conn.execute(query).mappings():
         entry = entry_from_mapping(mapping)
         size += len(json.dumps(entry.to_wire(), separators=(",", ":"))) + 1

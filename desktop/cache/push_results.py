@@ -19,8 +19,9 @@ from desktop.cache import conflicts, rejected, rows
 from desktop.cache.clock import WallClock, observe
 from desktop.cache.outbox import OutboxEntry, remove
 from protocol.errors import ErrorCode
-from protocol.merge import DELETED, Lost, Row, merge
+from protocol.merge import DELETED, Row, merge
 from protocol.messages import ErrorDetail, LostWire, MutationResult
+from protocol.wire import lost_from_wire
 
 __all__ = ["PushOutcome", "apply_push_results"]
 
@@ -80,16 +81,7 @@ def apply_push_results(
 
 def _adopt_winner(conn: Connection, entry: OutboxEntry, wire: LostWire) -> None:
     """Record the loss and merge the winning value into the local row."""
-    lost = Lost(
-        wire.field,
-        wire.losing_value,
-        wire.losing_hlc,
-        wire.winning_value,
-        wire.winning_hlc,
-        wire.winner_device,
-        "incoming",
-    )
-    conflicts.record(conn, entry.collection, entry.row_id, lost)
+    conflicts.record(conn, entry.collection, entry.row_id, lost_from_wire(wire, "incoming"))
     collection = rows.collection_named(entry.collection)
     current = rows.load(conn, collection, entry.row_id)
     if current is None:

@@ -2,7 +2,7 @@
 
 Parsing never raises: a frame type this version does not know (a newer server) is an
 ``UnknownFrame``, text that is not a frame at all an ``InvalidFrame``; the core answers
-both with a pull. The status frame the engine sends is built here too.
+both with a pull. The status frame the engine sends is ``protocol.wire.status_text``.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ import json
 from pydantic import ValidationError
 
 from desktop.sync.events import Frame, InvalidFrame, UnknownFrame
-from protocol.messages import StatusFrame, parse_server_frame
+from protocol.messages import parse_server_frame
+from protocol.wire import SERVER_FRAME_TYPES, status_text
 
 __all__ = ["KNOWN_TYPES", "parse_frame", "status_text"]
 
-KNOWN_TYPES = frozenset({"hello", "changes", "resync"})
+KNOWN_TYPES = SERVER_FRAME_TYPES
 
 
 def parse_frame(data: str | bytes) -> Frame:
@@ -34,9 +35,3 @@ def parse_frame(data: str | bytes) -> Frame:
         first = exc.errors()[0] if exc.errors() else {"msg": "invalid"}
         where = ".".join(str(part) for part in first.get("loc", ()))
         return InvalidFrame(f"{where}: {first['msg']}" if where else str(first["msg"]))
-
-
-def status_text(cursor: int, pending: int, app_version: str | None = None) -> str:
-    """The ``status`` frame telling the server where this device is."""
-    frame = StatusFrame(type="status", cursor=cursor, pending=pending, app_version=app_version)
-    return frame.model_dump_json(exclude_none=True)

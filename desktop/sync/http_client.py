@@ -11,7 +11,7 @@ measure the clock offset from them.
 from __future__ import annotations
 
 import ssl
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import httpx
@@ -22,8 +22,16 @@ from desktop.sync.errors import BadAnswer, ServerUnreachable, error_for_status
 from desktop.sync.events import Timing
 from protocol.errors import InvalidTimestamp
 from protocol.hlc import parse, system_wall_ms
-from protocol.messages import DirectoryResponse, EnrollRequest, EnrollResponse, PullResponse, PushResponse
+from protocol.messages import (
+    DirectoryResponse,
+    EnrollRequest,
+    EnrollResponse,
+    Mutation,
+    PullResponse,
+    PushResponse,
+)
 from protocol.version import DEFAULT_PULL_LIMIT, PROTOCOL_HEADER, PROTOCOL_VERSION
+from protocol.wire import BRANCHES_PATH, ENROLL_PATH, PULL_PATH, PUSH_PATH, push_body
 
 __all__ = ["DEFAULT_TIMEOUT", "SyncHttpClient", "base_headers"]
 
@@ -90,20 +98,16 @@ class SyncHttpClient:
         """
         body = EnrollRequest(code=code, device_name=device_name, app_version=__version__)
         return await self._request(
-            "POST", "/api/v1/enroll", EnrollResponse, json=body.model_dump(exclude_none=True)
+            "POST", ENROLL_PATH, EnrollResponse, json=body.model_dump(exclude_none=True)
         )
 
-    async def push(self, mutations: Sequence[Mapping[str, Any]]) -> tuple[PushResponse, Timing]:
-        """Send one batch of mutations (wire dicts, in outbox order)."""
-        return await self._request(
-            "POST", "/api/v1/sync/push", PushResponse, json={"mutations": list(mutations)}
-        )
+    async def push(self, mutations: Sequence[Mutation]) -> tuple[PushResponse, Timing]:
+        """Send one batch of mutations (in outbox order)."""
+        return await self._request("POST", PUSH_PATH, PushResponse, json=push_body(mutations))
 
     async def pull(self, since: int, limit: int = DEFAULT_PULL_LIMIT) -> tuple[PullResponse, Timing]:
         """The changes after ``since`` (at most ``limit``)."""
-        return await self._request(
-            "GET", "/api/v1/sync/pull", PullResponse, params={"since": since, "limit": limit}
-        )
+        return await self._request("GET", PULL_PATH, PullResponse, params={"since": since, "limit": limit})
 
     async def directory(self) -> DirectoryResponse:
         """Every branch (name, time zone) and device (name) the server knows.
@@ -112,7 +116,7 @@ class SyncHttpClient:
             Refused: a 404 from a server older than the directory, like any refusal.
             TransportError: any other failure (see ``desktop.sync.errors``).
         """
-        answer, _ = await self._request("GET", "/api/v1/branches", DirectoryResponse)
+        answer, _ = await self._request("GET", BRANCHES_PATH, DirectoryResponse)
         return answer
 
     async def _request(

@@ -344,7 +344,7 @@ class Runner:
 
     async def _push(self, entries: list[OutboxEntry]) -> None:
         try:
-            response, timing = await self._http.push([entry.to_wire() for entry in entries])
+            response, timing = await self._http.push([entry.to_mutation() for entry in entries])
         except TransportError as exc:
             self._events.put_nowait(PushFailed(exc.failure, str(exc), _retry_after(exc)))
         else:

@@ -24,13 +24,13 @@ from desktop.sync.http_client import base_headers
 from protocol.errors import InvalidTimestamp
 from protocol.hlc import parse, system_wall_ms
 from protocol.messages import HelloFrame
+from protocol.wire import SOCKET_PATH, CloseCode
 
 __all__ = ["MAX_FRAME_BYTES", "REVOKED_CLOSE_CODE", "SocketOptions", "SyncSocket", "socket_url"]
 
-REVOKED_CLOSE_CODE = 4401
+REVOKED_CLOSE_CODE = CloseCode.REVOKED
 """The server closes a live socket with this code when the device is revoked."""
 MAX_FRAME_BYTES = 8 * 1024 * 1024
-SOCKET_PATH = "/api/v1/sync/ws"
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from desktop.sync.ws_client import SocketOptions, SyncSocket
 from protocol.messages import ChangesFrame
 from tests.support.devices import Device
 from tests.support.live_server import LiveServer, free_port
-from tests.support.sync_client import mutation, stamper
+from tests.support.sync_client import mutation_model, stamper
 
 HLC = "000001700000000-000000-server.x"
 
@@ -25,7 +25,7 @@ HLC = "000001700000000-000000-server.x"
 async def test_push_and_pull_round_trip(sync_server: LiveServer, north_device: Device) -> None:
     clock = stamper(north_device)
     async with SyncHttpClient(sync_server.url, north_device.token) as http:
-        pushed, timing = await http.push([mutation(clock.now(), {"name": "Ada"}) for _ in range(3)])
+        pushed, timing = await http.push([mutation_model(clock.now(), {"name": "Ada"}) for _ in range(3)])
         assert [r.status for r in pushed.results] == ["applied"] * 3
         assert timing.received_ms >= timing.sent_ms
         first, _ = await http.pull(0, limit=2)
@@ -112,7 +112,7 @@ async def test_the_socket_says_hello_streams_changes_and_takes_status(
         assert (hello.head, hello.epoch) == (0, north_device.epoch)
         assert timing.received_ms >= timing.sent_ms
         async with SyncHttpClient(sync_server.url, north_device.token) as http:
-            await http.push([mutation(stamper(north_device).now(), {"name": "Live"})])
+            await http.push([mutation_model(stamper(north_device).now(), {"name": "Live"})])
         frames = socket.frames()
         frame = await asyncio.wait_for(anext(frames), 10)
         assert isinstance(frame, ChangesFrame) and (frame.from_, frame.to) == (0, 1)
