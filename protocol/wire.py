@@ -27,6 +27,8 @@ from protocol.merge import Lost
 from protocol.messages import (
     Change,
     ChangesFrame,
+    ErrorBody,
+    ErrorDetail,
     HelloFrame,
     LostWire,
     Mutation,
@@ -48,6 +50,7 @@ __all__ = [
     "CloseCode",
     "change_text",
     "changes_text",
+    "error_body",
     "hello_text",
     "lost_from_wire",
     "lost_wire",
@@ -75,6 +78,15 @@ SOCKET_PATH: Final = f"{API_PREFIX}/sync/ws"
 def records_path(collection: str) -> str:
     """The REST resource of one collection, e.g. ``/api/v1/clients``."""
     return f"{API_PREFIX}/{collection}"
+
+
+# ---- errors --------------------------------------------------------------------
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    """Every non-2xx answer: ``{"error": {"code", "message"}}``, with ``field`` when one is to blame."""
+    detail = ErrorDetail(code=str(code), message=message, field=field)
+    return ErrorBody(error=detail).model_dump(exclude_none=True)
 
 
 # ---- WebSocket close codes -------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from protocol.errors import ErrorCode
+from protocol.wire import error_body
 from server.errors import ApiError
 
 __all__ = ["error_response", "install_error_handlers"]
@@ -29,10 +29,7 @@ def error_response(
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     """The contract's error body with a fitting status."""
-    detail: dict[str, Any] = {"code": str(code), "message": message}
-    if field is not None:
-        detail["field"] = field
-    return JSONResponse({"error": detail}, status_code=status, headers=headers)
+    return JSONResponse(error_body(code, message, field), status_code=status, headers=headers)
 
 
 _STATUS_CODES: dict[int, ErrorCode] = {

@@ -9,10 +9,11 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocol import Row, Timestamp, merge, mutation_row
+from protocol import ErrorCode, Row, Timestamp, merge, mutation_row
 from protocol.messages import (
     Change,
     ChangesFrame,
+    ErrorBody,
     HelloFrame,
     LostWire,
     Mutation,
@@ -35,6 +36,7 @@ from protocol.wire import (
     CloseCode,
     change_text,
     changes_text,
+    error_body,
     hello_text,
     lost_from_wire,
     lost_wire,
@@ -231,3 +233,15 @@ def test_a_loss_travels_as_lost_wire_and_comes_back_as_the_shared_model() -> Non
     assert lost_from_wire(answer.lost[0]) == lost
     (taken,) = merge(mutation_row("upsert", {"name": "Bea"}, HLC), current).lost
     assert lost_from_wire(lost_wire(taken), "current") == taken
+
+
+# ---- errors ----------------------------------------------------------------------
+
+
+def test_error_body_bytes() -> None:
+    body = error_body(ErrorCode.TOO_LONG, "at most 200 characters", field="name")
+    assert json.dumps(body, separators=(",", ":")) == (
+        '{"error":{"code":"too_long","message":"at most 200 characters","field":"name"}}'
+    )
+    assert error_body("internal", "boom") == {"error": {"code": "internal", "message": "boom"}}
+    assert ErrorBody.model_validate(body).error.field == "name"
