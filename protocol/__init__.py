@@ -2,7 +2,8 @@
 
 This package imports nothing from ``desktop`` or ``server``: collection schemas,
 field validation, the hybrid logical clock, the per-field merge rule, telling a race
-from a later edit, and the wire messages of protocol version 1.
+from a later edit, the wire messages of protocol version 1 (``messages``) and its
+vocabulary (``wire``: paths, close codes, the frames and bodies both ends build).
 """
 
 from protocol.collections import APPOINTMENTS, CLIENTS, COLLECTIONS, Collection, Field, FieldKind
