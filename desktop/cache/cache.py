@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -31,8 +30,10 @@ from desktop.cache import (
 from desktop.cache import epoch as epoch_reset
 from desktop.cache.clock import WallClock, observe
 from desktop.cache.conflicts import Conflict
+from desktop.cache.counts import Counts, read_counts
 from desktop.cache.db import DEFAULT_BUSY_TIMEOUT_MS, Database
 from desktop.cache.directory import Directory
+from desktop.cache.epoch import EpochResetOutcome
 from desktop.cache.errors import storage_errors
 from desktop.cache.migrations import upgrade
 from desktop.cache.outbox import OutboxEntry
@@ -46,15 +47,6 @@ from protocol.messages import BranchInfo, Change, DirectoryResponse, MutationRes
 from protocol.version import MAX_MUTATIONS_PER_PUSH, MAX_PUSH_BYTES
 
 __all__ = ["Cache", "Counts", "Writer"]
-
-
-@dataclass(frozen=True, slots=True)
-class Counts:
-    """The numbers a status line shows."""
-
-    pending: int
-    rejected: int
-    conflicts: int
 
 
 class Writer:
@@ -196,7 +188,7 @@ class Cache:
     def counts(self) -> Counts:
         """Pending mutations, rejected mutations and undismissed conflicts, in one snapshot."""
         with self._db.read() as conn:
-            return Counts(outbox.pending_count(conn), rejected.count(conn), conflicts.count(conn))
+            return read_counts(conn)
 
     # ---- sync state -------------------------------------------------------------
 
@@ -263,7 +255,7 @@ class Cache:
     def pending_batch(
         self, limit: int = MAX_MUTATIONS_PER_PUSH, max_bytes: int = MAX_PUSH_BYTES
     ) -> list[OutboxEntry]:
-        """The oldest queued mutations that fit one push (empty during an epoch reset)."""
+        """The oldest queued mutations that fit one push (the engine holds pushes during an epoch reset)."""
         with self._db.read() as conn:
             return outbox.pending_batch(conn, limit, max_bytes)
 
@@ -277,7 +269,10 @@ class Cache:
         results: Sequence[MutationResult],
         server_hlc: str | None = None,
     ) -> PushOutcome:
-        """Apply a push answer: drop answered mutations, keep refused ones, note lost values."""
+        """Apply a push answer: drop answered mutations, keep refused ones, note lost values.
+
+        The outcome carries the counts this transaction left, so the engine need not count again.
+        """
         with self._db.write() as conn:
             return push_results.apply_push_results(conn, self._wall_ms, entries, results, server_hlc)
 
@@ -304,8 +299,8 @@ class Cache:
         with self._db.write() as conn:
             epoch_reset.start_epoch_reset(conn, new_epoch)
 
-    def finish_epoch_reset(self) -> int:
-        """Caught up after a reset: queue newer local values ahead of the outbox; returns how many."""
+    def finish_epoch_reset(self) -> EpochResetOutcome:
+        """Caught up after a reset: queue newer local values ahead of the outbox (how many, and the counts)."""
         with self._db.write() as conn:
             return epoch_reset.finish_epoch_reset(conn)
 
