@@ -300,7 +300,7 @@ class Cache:
             epoch_reset.start_epoch_reset(conn, new_epoch)
 
     def finish_epoch_reset(self) -> EpochResetOutcome:
-        """Caught up after a reset: queue newer local values ahead of the outbox (how many, and the counts)."""
+        """Caught up after a reset: queue newer local values ahead of the outbox; says how many."""
         with self._db.write() as conn:
             return epoch_reset.finish_epoch_reset(conn)
 
