@@ -8,8 +8,12 @@ runs in a worker thread (``asyncio.to_thread``) so a large page is written while
 next one is already on its way. A task whose socket was closed by ``CloseSocket``
 posts nothing more.
 
-A poller reads ``Cache.change_token()`` every ``poll_interval`` seconds, so a write by
-another process (``branchsync import`` while the app runs) is pushed within a second.
+The cache is reached only through ``ports.CachePort``. The writes the core asks for
+answer with the cache's outcome and new counts, fed back as one event each
+(``ChangesApplied``, ``PushRecorded``, ``EpochResetFinished``) once every action of
+the batch has been carried out; nothing is counted again after them. A poller reads
+``change_token()`` every ``poll_interval`` seconds, so a write by someone else (the
+UI, or ``branchsync import`` while the app runs) is pushed within a second.
 """
 
 from __future__ import annotations
@@ -23,10 +27,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar, assert_never
 
-from desktop.cache import Cache, Key, OutboxEntry, StorageError
 from desktop.cache import Counts as CacheCounts
+from desktop.cache import Key, OutboxEntry, StorageError
 from desktop.sync.actions import (
-    WRITES_CACHE,
     Action,
     ApplyChanges,
     CloseSocket,
@@ -49,9 +52,11 @@ from desktop.sync.actions import (
 from desktop.sync.core import CoreConfig, Phase, SyncCore
 from desktop.sync.errors import RateLimited, Refused, TransportError
 from desktop.sync.events import (
+    ChangesApplied,
     Counts,
     DirectoryFailed,
     DirectoryFetched,
+    EpochResetFinished,
     Event,
     FrameReceived,
     InvalidFrame,
@@ -61,6 +66,7 @@ from desktop.sync.events import (
     PullFailed,
     PullSucceeded,
     PushFailed,
+    PushRecorded,
     PushSucceeded,
     SocketClosed,
     SocketOpened,
@@ -71,6 +77,7 @@ from desktop.sync.events import (
     UnknownFrame,
 )
 from desktop.sync.http_client import DEFAULT_TIMEOUT, SyncHttpClient
+from desktop.sync.ports import CachePort
 from desktop.sync.status import EngineState, StatusSnapshot
 from desktop.sync.ws_client import SocketOptions, SyncSocket
 from protocol.hlc import system_wall_ms
@@ -122,7 +129,8 @@ class Runner:
     """Runs one ``SyncCore`` against one cache and one server until stopped (or done, once).
 
     Args:
-        cache: the installation's cache (thread-safe; the runner calls it from a worker thread).
+        cache: the installation's cache, or anything else with its port (thread-safe: the
+            runner calls it from a worker thread).
         endpoint: the server and the device token.
         mode: keep in sync until stopped, or sync once and finish.
         config: tunables.
@@ -133,7 +141,7 @@ class Runner:
 
     def __init__(
         self,
-        cache: Cache,
+        cache: CachePort,
         endpoint: Endpoint,
         *,
         mode: Mode = Mode.CONTINUOUS,
@@ -204,14 +212,17 @@ class Runner:
     # ---- events in, actions out ----------------------------------------------------
 
     async def _dispatch(self, event: Event) -> None:
-        actions = self._core.handle(event)
-        for action in actions:
-            await self._do(action)
-        if any(isinstance(action, WRITES_CACHE) for action in actions):
-            counts = await asyncio.to_thread(self._cache.counts)
-            await self._dispatch(LocalChange(_counts(counts)))
+        """Hand ``event`` to the core, carry out its actions, then feed back the cache's outcomes."""
+        outcomes: list[Event] = []
+        for action in self._core.handle(event):
+            outcome = await self._do(action)
+            if outcome is not None:
+                outcomes.append(outcome)
+        for outcome in outcomes:
+            await self._dispatch(outcome)
 
-    async def _do(self, action: Action) -> None:
+    async def _do(self, action: Action) -> Event | None:
+        """Carry out one action; a cache write the core awaits returns its outcome as an event."""
         match action:
             case OpenSocket():
                 self._socket_task = self._spawn(self._socket_session(), "socket")
@@ -225,7 +236,8 @@ class Runner:
             case Pull(since=since):
                 self._spawn(self._pull(since), "pull")
             case ApplyChanges(changes=changes, cursor=cursor, epoch=epoch):
-                await self._cache_call(self._cache.apply_changes, changes, cursor, epoch)
+                applied = await self._cache_call(self._cache.apply_changes, changes, cursor, epoch)
+                return ChangesApplied(_counts(applied.counts), applied.changed_rows, applied.conflicts)
             case PushBatch(limit=limit):
                 self._pushed = await self._cache_call(self._cache.pending_batch, limit)
                 if self._pushed:
@@ -233,8 +245,15 @@ class Runner:
                 else:
                     self._events.put_nowait(OutboxEmpty())
             case RecordPushResults(results=results, server_hlc=server_hlc):
-                await self._cache_call(self._cache.apply_push_results, self._pushed, results, server_hlc)
-                self._pushed = []
+                pushed, self._pushed = self._pushed, []
+                recorded = await self._cache_call(self._cache.apply_push_results, pushed, results, server_hlc)
+                return PushRecorded(
+                    _counts(recorded.counts),
+                    recorded.done,
+                    recorded.rejected,
+                    recorded.conflicts,
+                    recorded.clock_skew,
+                )
             case SetClockOffset(offset_ms=offset, server_hlc=server_hlc):
                 await self._cache_call(self._cache.set_state, {Key.CLOCK_OFFSET_MS: offset})
                 await self._cache_call(self._cache.observe_hlc, server_hlc)
@@ -244,7 +263,8 @@ class Runner:
                 log.info("the server's history changed (epoch %s): pulling everything again", epoch)
                 await self._cache_call(self._cache.start_epoch_reset, epoch)
             case FinishEpochReset():
-                await self._cache_call(self._cache.finish_epoch_reset)
+                finished = await self._cache_call(self._cache.finish_epoch_reset)
+                return EpochResetFinished(_counts(finished.counts), finished.queued)
             case FetchDirectory():
                 self._spawn(self._fetch_directory(), "directory")
             case StoreDirectory(directory=directory):
@@ -258,6 +278,7 @@ class Runner:
                 self._done = True
             case _:
                 assert_never(action)
+        return None
 
     async def _cache_call(self, function: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
         return await asyncio.to_thread(function, *args, **kwargs)
@@ -363,7 +384,7 @@ class Runner:
             self._events.put_nowait(DirectoryFetched(directory))
 
     async def _poll(self) -> None:
-        """Notice writes made by anyone (this process's UI, another process) and count them."""
+        """Notice writes made by anyone else (this process's UI, another process) and count them."""
         seen: int | None = None
         while True:
             token = await asyncio.to_thread(self._cache.change_token)
