@@ -266,7 +266,7 @@ class SyncCore:
                 self._directory_in_flight = False
             case TimerFired(timer=timer):
                 self._on_timer(timer, out)
-            case _:
+            case _:  # pragma: no cover (the type checker proves it unreachable)
                 assert_never(event)
         self._schedule(out)
         status = self.status
@@ -303,7 +303,7 @@ class SyncCore:
                 self._directory_in_flight = False
             case Phase.CONNECTED | Phase.HALTED | Phase.ONCE:
                 pass
-            case _:
+            case _:  # pragma: no cover (the type checker proves it unreachable)
                 assert_never(target)
         return True
 
@@ -391,7 +391,7 @@ class SyncCore:
                 self._push_to(PushSignal.TIMER)
             case Timer.RETRY_PULL:
                 self._pull_to(PullSignal.TIMER)
-            case _:
+            case _:  # pragma: no cover (the type checker proves it unreachable)
                 assert_never(timer)
 
     # ---- pull and frames ---------------------------------------------------------
@@ -418,7 +418,7 @@ class SyncCore:
                 self._fire(Signal.RESYNC, out)
             case UnknownFrame() | InvalidFrame():
                 self._pull_to(PullSignal.WANT)
-            case _:
+            case _:  # pragma: no cover (the type checker proves it unreachable)
                 assert_never(frame)
 
     def _applies_in_order(self, frame: ChangesFrame) -> bool:
