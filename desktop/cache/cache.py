@@ -8,7 +8,7 @@ and re-read the clock inside it).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -41,6 +41,7 @@ from desktop.cache.push_results import PushOutcome
 from desktop.cache.rejected import RejectedMutation
 from desktop.cache.rows import Record
 from desktop.cache.state import Key, SyncState, Value, read_state, read_values, write_values
+from desktop.cache.watch import ChangeWatcher, Listener
 from desktop.paths import database_path
 from protocol.hlc import system_wall_ms
 from protocol.messages import BranchInfo, Change, DirectoryResponse, MutationResult
@@ -80,6 +81,7 @@ class Cache:
         data_dir: the installation's data folder (created if missing).
         wall_ms: the local wall clock in ms (tests inject a wrong one).
         busy_timeout_ms: how long a write waits for another writer.
+        watch_interval: seconds between looks for writes by other processes (see ``subscribe``).
 
     Raises:
         StorageError: the folder or file cannot be used, or a newer version wrote it.
@@ -91,12 +93,14 @@ class Cache:
         *,
         wall_ms: WallClock = system_wall_ms,
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+        watch_interval: float = 0.2,
     ) -> None:
         with storage_errors():
             data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.data_dir = data_dir
         self._wall_ms = wall_ms
-        self._db = Database(database_path(data_dir), busy_timeout_ms=busy_timeout_ms)
+        self._db = Database(database_path(data_dir), busy_timeout_ms=busy_timeout_ms, on_commit=self.nudge)
+        self._watcher = ChangeWatcher(self._db.change_token, interval=watch_interval)
         try:
             with self._db.write() as conn:
                 upgrade(conn)
@@ -110,6 +114,7 @@ class Cache:
         return self._db.path
 
     def close(self) -> None:
+        self._watcher.close()
         self._db.close()
 
     def __enter__(self) -> Cache:
@@ -249,6 +254,19 @@ class Cache:
     def change_token(self) -> int:
         """Changes whenever another connection (another process, or this one's writes) commits."""
         return self._db.change_token()
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` whenever the file changed, whoever changed it; returns the unsubscriber.
+
+        The one change watcher the UI and the engine share: a write through this cache
+        is reported at once, another process's within ``watch_interval``. ``listener``
+        runs on the watcher's thread (see ``desktop.cache.watch``).
+        """
+        return self._watcher.subscribe(listener)
+
+    def nudge(self) -> None:
+        """Look for changes now rather than at the next interval (from any thread)."""
+        self._watcher.nudge()
 
     # ---- outbox (for the engine) --------------------------------------------------
 

@@ -14,7 +14,7 @@ them on a worker thread.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # the port names the cache's value types; importing it must not load SQLAlchemy
@@ -35,8 +35,12 @@ class CachePort(Protocol):
     def counts(self) -> Counts:
         """Pending, rejected and conflicts now (read once at start, and after a write elsewhere)."""
 
-    def change_token(self) -> int:
-        """A number that changes whenever any connection commits (``PRAGMA data_version``)."""
+    def subscribe(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` (on another thread) whenever the cache changed; returns the unsubscriber.
+
+        A write through this process's cache is reported at once (a save in the UI
+        reaches the engine without waiting for a poll), another process's soon after.
+        """
 
     def pending_batch(self, limit: int = ..., max_bytes: int = ...) -> list[OutboxEntry]:
         """The oldest queued mutations that fit one push."""

@@ -11,14 +11,17 @@ posts nothing more.
 The cache is reached only through ``ports.CachePort``. The writes the core asks for
 answer with the cache's outcome and new counts, fed back as one event each
 (``ChangesApplied``, ``PushRecorded``, ``EpochResetFinished``) once every action of
-the batch has been carried out; nothing is counted again after them. A poller reads
-``change_token()`` every ``poll_interval`` seconds, so a write by someone else (the
-UI, or ``branchsync import`` while the app runs) is pushed within a second.
+the batch has been carried out; nothing is counted again after them. The cache's
+change watcher (``CachePort.subscribe``, the same one the UI listens to) wakes the
+runner when anyone wrote: a save in this process at once, another process's
+(``branchsync import`` while the app runs) within its poll interval; the runner then
+counts once and tells the core (``LocalChange``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import ssl
@@ -113,8 +116,6 @@ class RunnerConfig:
     pull_limit: int = MAX_PULL_LIMIT
     """Changes per pull: the most the server gives, since each page costs it a round of work."""
     request_timeout: float = DEFAULT_TIMEOUT
-    poll_interval: float = 0.2
-    """Seconds between looks at the cache for writes made elsewhere."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.pull_limit <= MAX_PULL_LIMIT:
@@ -166,6 +167,7 @@ class Runner:
         self._persisted: tuple[bool, datetime | None] | None = None
         self._outcome: Outcome | None = None
         self._done = False
+        self._changed = asyncio.Event()
         self.ignored_frames = 0
         """Unknown or invalid frames received (each answered with a pull)."""
 
@@ -190,12 +192,15 @@ class Runner:
             timeout=self._config.request_timeout,
             wall_ms=self._wall_ms,
         )
+        loop = asyncio.get_running_loop()
+        unsubscribe = self._cache.subscribe(lambda: _call_soon(loop, self._changed.set))
         try:
+            # Subscribed first: a write after this read is reported, none slips between.
             state = await asyncio.to_thread(self._cache.state)
             counts = await asyncio.to_thread(self._cache.counts)
             start = Start(self._mode, state.cursor, state.epoch, _counts(counts), state.epoch_reset)
             await self._dispatch(start)
-            self._spawn(self._poll(), "poll")
+            self._spawn(self._watch(), "watch")
             while not self._done:
                 event = await self._events.get()
                 if isinstance(event, Exception):  # a task failed: the disk, or a bug
@@ -206,6 +211,7 @@ class Runner:
             self._report(replace(self._core.status, state=EngineState.OFFLINE, last_error=str(exc)))
             raise
         finally:
+            unsubscribe()
             await self._shutdown()
         return self._outcome
 
@@ -383,16 +389,13 @@ class Runner:
         else:
             self._events.put_nowait(DirectoryFetched(directory))
 
-    async def _poll(self) -> None:
-        """Notice writes made by anyone else (this process's UI, another process) and count them."""
-        seen: int | None = None
+    async def _watch(self) -> None:
+        """Count once per change the cache's watcher reports, and tell the core."""
         while True:
-            token = await asyncio.to_thread(self._cache.change_token)
-            if token != seen:
-                seen = token
-                counts = await asyncio.to_thread(self._cache.counts)
-                self._events.put_nowait(LocalChange(_counts(counts)))
-            await asyncio.sleep(self._config.poll_interval)
+            await self._changed.wait()
+            self._changed.clear()
+            counts = await asyncio.to_thread(self._cache.counts)
+            self._events.put_nowait(LocalChange(_counts(counts)))
 
     async def _shutdown(self) -> None:
         for handle in self._timers.values():
@@ -410,6 +413,12 @@ class Runner:
 
 def _counts(counts: CacheCounts) -> Counts:
     return Counts(counts.pending, counts.rejected, counts.conflicts)
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], object]) -> None:
+    """Run ``callback`` on ``loop`` (from the watcher's thread); nothing when the loop is gone."""
+    with contextlib.suppress(RuntimeError):  # the loop closed: the runner is over
+        loop.call_soon_threadsafe(callback)
 
 
 def _retry_after(exc: TransportError) -> float | None:
