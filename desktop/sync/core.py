@@ -12,9 +12,11 @@ into signals for them (``_fire`` for the phase, whose entry actions open the soc
 or start the reconnection timer; ``_pull_to``, ``_push_to``, ``_reset_to`` for the
 others); then ``_schedule`` reads the states and starts at most one pull and one
 push, sends a ``status`` frame when the position changed, and ends a ``Mode.ONCE``
-run when nothing is left. Besides the machines the core keeps only facts: where the
-cursor is, the counts the cache last reported, which connection a request was made
-on, how many times in a row the server refused our clock.
+run when nothing is left. Besides the machines the core keeps facts (where the cursor
+is, the counts the cache last reported, which connection a request was made on, how
+many times in a row the server refused our clock) and four flags that belong to no
+machine: the socket is open, a clock measurement is due, a directory request is out,
+a ``Mode.ONCE`` run owes one last pull to see its own pushes.
 
 The cache answers the writes that change what is queued (``RecordPushResults``,
 ``FinishEpochReset``) with its outcome and new counts as one event
