@@ -276,6 +276,7 @@ class Harness:
                 self.pull_since = action.since
             case PushBatch():
                 assert not self.pushing, "two pushes at once"
+                assert not (self.recording or self.requeueing), "a push before the cache's counts came back"
                 assert self.core.phase in (Phase.CONNECTED, Phase.ONCE)
                 assert 1 <= action.limit <= 500
                 self.pushing = True
@@ -379,10 +380,11 @@ class Harness:
     def answered(self, event: Event) -> None:
         """Book-keep what the event answers, before the core sees it."""
         match event:
-            case Start():
+            case Start():  # a new run: nothing of an earlier one is awaited
                 self.started = True
                 self.mode = event.mode
                 self.finished = 0
+                self.recording = self.requeueing = False
             case Stop():  # the runner cancels whatever is outstanding
                 self.started = False
                 self.recording = self.requeueing = False
