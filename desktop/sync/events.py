@@ -142,7 +142,8 @@ class Stop:
 
 @dataclass(frozen=True, slots=True)
 class LocalChange:
-    """Someone else wrote the cache (the UI, another process): its counts, read since."""
+    """The cache's watcher saw a change (a save in the UI, another process, or the
+    engine's own writes): its counts, read since. Nothing waits for one."""
 
     counts: Counts
 
