@@ -24,6 +24,7 @@ from sqlalchemy import Connection, exists, select
 
 from desktop.cache import conflicts, epoch, rows
 from desktop.cache.clock import WallClock, observe
+from desktop.cache.counts import Counts, read_counts
 from desktop.cache.errors import EpochChanged
 from desktop.cache.outbox import pending_hlcs
 from desktop.cache.schema import outbox
@@ -48,6 +49,8 @@ class ApplyOutcome:
     skipped: int
     """Changes of collections this version does not know (a newer server)."""
     cursor: int
+    counts: Counts
+    """The queue sizes after this batch (new conflicts show here), read in the same transaction."""
 
 
 def pulled_row(collection: Collection, change: Change) -> Row:
@@ -100,7 +103,7 @@ def apply_changes(
     if epoch_id is not None and known_epoch is None:
         values[Key.EPOCH] = epoch_id
     write_values(conn, values)
-    return ApplyOutcome(changed, lost, skipped, new_cursor)
+    return ApplyOutcome(changed, lost, skipped, new_cursor, read_counts(conn))
 
 
 def _apply_batch(

@@ -8,9 +8,8 @@ and re-read the clock inside it).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -31,8 +30,10 @@ from desktop.cache import (
 from desktop.cache import epoch as epoch_reset
 from desktop.cache.clock import WallClock, observe
 from desktop.cache.conflicts import Conflict
+from desktop.cache.counts import Counts, read_counts
 from desktop.cache.db import DEFAULT_BUSY_TIMEOUT_MS, Database
 from desktop.cache.directory import Directory
+from desktop.cache.epoch import EpochResetOutcome
 from desktop.cache.errors import storage_errors
 from desktop.cache.migrations import upgrade
 from desktop.cache.outbox import OutboxEntry
@@ -40,21 +41,13 @@ from desktop.cache.push_results import PushOutcome
 from desktop.cache.rejected import RejectedMutation
 from desktop.cache.rows import Record
 from desktop.cache.state import Key, SyncState, Value, read_state, read_values, write_values
+from desktop.cache.watch import ChangeWatcher, Listener
 from desktop.paths import database_path
 from protocol.hlc import system_wall_ms
 from protocol.messages import BranchInfo, Change, DirectoryResponse, MutationResult
 from protocol.version import MAX_MUTATIONS_PER_PUSH, MAX_PUSH_BYTES
 
 __all__ = ["Cache", "Counts", "Writer"]
-
-
-@dataclass(frozen=True, slots=True)
-class Counts:
-    """The numbers a status line shows."""
-
-    pending: int
-    rejected: int
-    conflicts: int
 
 
 class Writer:
@@ -88,6 +81,7 @@ class Cache:
         data_dir: the installation's data folder (created if missing).
         wall_ms: the local wall clock in ms (tests inject a wrong one).
         busy_timeout_ms: how long a write waits for another writer.
+        watch_interval: seconds between looks for writes by other processes (see ``subscribe``).
 
     Raises:
         StorageError: the folder or file cannot be used, or a newer version wrote it.
@@ -99,12 +93,14 @@ class Cache:
         *,
         wall_ms: WallClock = system_wall_ms,
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+        watch_interval: float = 0.2,
     ) -> None:
         with storage_errors():
             data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.data_dir = data_dir
         self._wall_ms = wall_ms
-        self._db = Database(database_path(data_dir), busy_timeout_ms=busy_timeout_ms)
+        self._db = Database(database_path(data_dir), busy_timeout_ms=busy_timeout_ms, on_commit=self.nudge)
+        self._watcher = ChangeWatcher(self._db.change_token, interval=watch_interval)
         try:
             with self._db.write() as conn:
                 upgrade(conn)
@@ -118,6 +114,7 @@ class Cache:
         return self._db.path
 
     def close(self) -> None:
+        self._watcher.close()
         self._db.close()
 
     def __enter__(self) -> Cache:
@@ -196,7 +193,7 @@ class Cache:
     def counts(self) -> Counts:
         """Pending mutations, rejected mutations and undismissed conflicts, in one snapshot."""
         with self._db.read() as conn:
-            return Counts(outbox.pending_count(conn), rejected.count(conn), conflicts.count(conn))
+            return read_counts(conn)
 
     # ---- sync state -------------------------------------------------------------
 
@@ -258,12 +255,25 @@ class Cache:
         """Changes whenever another connection (another process, or this one's writes) commits."""
         return self._db.change_token()
 
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` whenever the file changed, whoever changed it; returns the unsubscriber.
+
+        The one change watcher the UI and the engine share: a write through this cache
+        is reported at once, another process's within ``watch_interval``. ``listener``
+        runs on the watcher's thread (see ``desktop.cache.watch``).
+        """
+        return self._watcher.subscribe(listener)
+
+    def nudge(self) -> None:
+        """Look for changes now rather than at the next interval (from any thread)."""
+        self._watcher.nudge()
+
     # ---- outbox (for the engine) --------------------------------------------------
 
     def pending_batch(
         self, limit: int = MAX_MUTATIONS_PER_PUSH, max_bytes: int = MAX_PUSH_BYTES
     ) -> list[OutboxEntry]:
-        """The oldest queued mutations that fit one push (empty during an epoch reset)."""
+        """The oldest queued mutations that fit one push (the engine holds pushes during an epoch reset)."""
         with self._db.read() as conn:
             return outbox.pending_batch(conn, limit, max_bytes)
 
@@ -277,7 +287,10 @@ class Cache:
         results: Sequence[MutationResult],
         server_hlc: str | None = None,
     ) -> PushOutcome:
-        """Apply a push answer: drop answered mutations, keep refused ones, note lost values."""
+        """Apply a push answer: drop answered mutations, keep refused ones, note lost values.
+
+        The outcome carries the counts this transaction left, so the engine need not count again.
+        """
         with self._db.write() as conn:
             return push_results.apply_push_results(conn, self._wall_ms, entries, results, server_hlc)
 
@@ -304,8 +317,8 @@ class Cache:
         with self._db.write() as conn:
             epoch_reset.start_epoch_reset(conn, new_epoch)
 
-    def finish_epoch_reset(self) -> int:
-        """Caught up after a reset: queue newer local values ahead of the outbox; returns how many."""
+    def finish_epoch_reset(self) -> EpochResetOutcome:
+        """Caught up after a reset: queue newer local values ahead of the outbox; says how many."""
         with self._db.write() as conn:
             return epoch_reset.finish_epoch_reset(conn)
 

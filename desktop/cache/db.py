@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -34,10 +34,18 @@ class Database:
     Args:
         path: the database file (created when missing; its folder must exist).
         busy_timeout_ms: how long to wait on another writer before ``StorageError``.
+        on_commit: called after each write transaction committed (to wake the change watcher).
     """
 
-    def __init__(self, path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
         self.path = path
+        self._on_commit = on_commit
         self._busy_timeout_ms = busy_timeout_ms
         self._engine = self._create_engine()
         self._token_engine = self._create_engine()
@@ -68,6 +76,8 @@ class Database:
         """
         with storage_errors(self.path), self._engine.connect() as conn:
             yield from _transaction(conn, "BEGIN IMMEDIATE")
+        if self._on_commit is not None:
+            self._on_commit()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -7,29 +7,49 @@ server's (``track``); (3) once caught up, queues those keys again with their
 original stamps, ahead of the outbox (``finish_epoch_reset``). Merging is
 idempotent, so pushing a value the server already has changes nothing.
 
-The outbox holds back its own entries while a reset is open (see
-``outbox.pending_batch``): the push-back goes first.
+The cache only stores that a reset is open (``Key.EPOCH_RESET``); deciding about one
+is the sync core's alone: it adopts the new epoch, and it pushes nothing while the
+reset is open, so the push-back goes first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, literal, null, select
 from sqlalchemy.dialects.sqlite import insert
 
 from desktop.cache import rows
+from desktop.cache.counts import Counts, read_counts
 from desktop.cache.outbox import Op, append, pending_hlcs
 from desktop.cache.schema import RECORD_TABLES, epoch_pending, outbox
 from desktop.cache.state import Key, write_values
 from protocol.collections import Collection
 from protocol.merge import DELETED, Row
 
-__all__ = ["PushBack", "finish_epoch_reset", "plan_push_back", "start_epoch_reset", "track"]
+__all__ = [
+    "EpochResetOutcome",
+    "PushBack",
+    "finish_epoch_reset",
+    "plan_push_back",
+    "start_epoch_reset",
+    "track",
+]
 
 PushBack = tuple[Op, dict[str, Any], str]
 """One mutation to queue again: (op, fields, original hlc)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EpochResetOutcome:
+    """What closing a reset did."""
+
+    queued: int
+    """Mutations queued ahead of the outbox to give the server back what it lost."""
+    counts: Counts
+    """The queue sizes afterwards (read in the same transaction)."""
 
 
 def start_epoch_reset(conn: Connection, epoch: str) -> None:
@@ -108,8 +128,8 @@ def plan_push_back(
     return plan
 
 
-def finish_epoch_reset(conn: Connection) -> int:
-    """Queue the push-back ahead of the outbox and close the reset; returns how many mutations."""
+def finish_epoch_reset(conn: Connection) -> EpochResetOutcome:
+    """Queue the push-back ahead of the outbox and close the reset."""
     planned: list[tuple[str, str, PushBack]] = []
     marked = conn.execute(select(epoch_pending).order_by(epoch_pending.c.collection, epoch_pending.c.row_id))
     for name, row_id, keys in marked:
@@ -126,4 +146,4 @@ def finish_epoch_reset(conn: Connection) -> int:
         seq += 1
     conn.execute(delete(epoch_pending))
     write_values(conn, {Key.EPOCH_RESET: False})
-    return len(planned)
+    return EpochResetOutcome(len(planned), read_counts(conn))

@@ -26,7 +26,6 @@ from sqlalchemy import Connection, RowMapping, delete, func, insert, select
 
 from desktop.cache.rows import dataclass_from
 from desktop.cache.schema import outbox
-from desktop.cache.state import Key, read_values
 from protocol.messages import Mutation
 from protocol.version import MAX_MUTATIONS_PER_PUSH, MAX_PUSH_BYTES
 from protocol.wire import PUSH_ENVELOPE_BYTES, mutation_body
@@ -145,11 +144,9 @@ def pending_batch(
 
     At most ``limit`` entries whose JSON (measured ASCII-escaped, the largest a client
     may send) stays under ``max_bytes``; always at least one when any is pending, so a
-    single huge mutation is sent and answered rather than stuck. Empty while an epoch
-    reset is pulling, because the push-back of that reset has to go first.
+    single huge mutation is sent and answered rather than stuck. Whether to push at all
+    (not while an epoch reset is pulling) is the sync core's decision, not this one's.
     """
-    if read_values(conn, [Key.EPOCH_RESET]).get(Key.EPOCH_RESET) == "1":
-        return []
     query = select(outbox).order_by(outbox.c.seq).limit(max(1, min(limit, MAX_MUTATIONS_PER_PUSH)))
     batch: list[OutboxEntry] = []
     size = PUSH_ENVELOPE_BYTES

@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 
 from desktop.cache import conflicts, rejected, rows
 from desktop.cache.clock import WallClock, observe
+from desktop.cache.counts import Counts, read_counts
 from desktop.cache.outbox import OutboxEntry, remove
 from protocol.errors import ErrorCode
 from protocol.merge import DELETED, Row, merge
@@ -42,6 +43,8 @@ class PushOutcome:
     """Mutations refused for ``clock_skew``, still queued: re-measure the offset and re-stamp."""
     unanswered: int
     """Entries with no result in the answer, still queued."""
+    counts: Counts
+    """The queue sizes this answer left (read in the same transaction)."""
 
 
 def apply_push_results(
@@ -76,7 +79,7 @@ def apply_push_results(
     # What the server has taken counts as seen elsewhere: a re-stamp never goes below it.
     observe(conn, wall_ms, [*(entry.hlc for entry in done), *([server_hlc] if server_hlc else [])])
     unanswered = len(entries) - len(done) - moved - skewed
-    return PushOutcome(len(done), moved, lost_count, skewed, unanswered)
+    return PushOutcome(len(done), moved, lost_count, skewed, unanswered, read_counts(conn))
 
 
 def _adopt_winner(conn: Connection, entry: OutboxEntry, wire: LostWire) -> None:

@@ -1,10 +1,11 @@
 """Everything the sync engine's core can ask for: the closed set of its outputs.
 
 The core never does I/O; it returns these frozen values and the runner carries them
-out in order, against the socket, the HTTP client, the timers and the cache. After
-carrying out an action that writes the cache (``WRITES_CACHE``) the runner feeds the
-cache's new counts back as ``LocalChange``; after ``RecordPushResults`` and
-``FinishEpochReset`` the core waits for them before its next push decision.
+out in order, against the socket, the HTTP client, the timers and the cache. Three
+cache writes are answered with the cache's outcome, new counts included, once every
+action of the same batch has been carried out: ``ApplyChanges`` with
+``ChangesApplied``, ``RecordPushResults`` with ``PushRecorded``, ``FinishEpochReset``
+with ``EpochResetFinished``. The core waits for the last two before it pushes again.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from desktop.sync.status import StatusSnapshot
 from protocol.messages import Change, DirectoryResponse, MutationResult
 
 __all__ = [
-    "WRITES_CACHE",
     "Action",
     "ApplyChanges",
     "CloseSocket",
@@ -201,6 +201,3 @@ Action = (
     | EmitStatus
     | Finish
 )
-
-WRITES_CACHE = (ApplyChanges, RecordPushResults, RestampPending, ResetEpoch, FinishEpochReset)
-"""Actions after which the runner must feed the cache's counts back (``LocalChange``)."""

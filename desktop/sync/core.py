@@ -5,15 +5,23 @@ runner must carry out, in order. Nothing here touches a socket, a clock, a timer
 the cache, so every rule of the sync contract is tested by feeding events and
 comparing the actions (see ``tests/unit/sync``).
 
-Two layers:
+The state is four small machines, each an enum with its transition table in
+``phases`` (read its theory of operation first): the **connection phase**, the
+**pull state**, the **push state** and the **epoch reset**. ``handle`` turns an event
+into signals for them (``_fire`` for the phase, whose entry actions open the socket
+or start the reconnection timer; ``_pull_to``, ``_push_to``, ``_reset_to`` for the
+others); then ``_schedule`` reads the states and starts at most one pull and one
+push, sends a ``status`` frame when the position changed, and ends a ``Mode.ONCE``
+run when nothing is left. Besides the machines the core keeps facts (where the cursor
+is, the counts the cache last reported, which connection a request was made on, how
+many times in a row the server refused our clock) and four flags that belong to no
+machine: the socket is open, a clock measurement is due, a directory request is out,
+a ``Mode.ONCE`` run owes one last pull to see its own pushes.
 
-* The **connection phase** (idle, connecting, connected, waiting to reconnect,
-  halted, running once). Every phase change goes through ``phases.TRANSITIONS``, one
-  table keyed by phase and ``Signal``. Leaving a phase with the socket open closes
-  it; entering one performs its entry action (``_fire``).
-* The **work** within a phase: flags (pull wanted, push in flight, ...) that events
-  set and ``_schedule`` turns into at most one pull and one push at a time, a
-  ``status`` frame when the position changed, and the end of a ``Mode.ONCE`` run.
+The cache answers the writes that change what is queued (``RecordPushResults``,
+``FinishEpochReset``) with its outcome and new counts as one event
+(``PushRecorded``, ``EpochResetFinished``); until then the push state says the
+counts are not to be trusted, so nothing more goes up.
 
 Each connection also asks once for the branch directory (names, time zones) on the
 side: nothing waits for the answer, and a server too old to have one (404) is simply
@@ -52,9 +60,11 @@ from desktop.sync.backoff import BackoffPolicy, backoff
 from desktop.sync.clock_offset import measure_offset
 from desktop.sync.errors import EngineMisuse
 from desktop.sync.events import (
+    ChangesApplied,
     Counts,
     DirectoryFailed,
     DirectoryFetched,
+    EpochResetFinished,
     Event,
     Failure,
     Frame,
@@ -66,6 +76,7 @@ from desktop.sync.events import (
     PullFailed,
     PullSucceeded,
     PushFailed,
+    PushRecorded,
     PushSucceeded,
     SocketClosed,
     SocketOpened,
@@ -77,7 +88,26 @@ from desktop.sync.events import (
     UnknownFrame,
 )
 from desktop.sync.failures import OUTCOME_OF_FAILURE, describe
-from desktop.sync.phases import SOCKET_PHASES, TRANSITIONS, WORKING_PHASES, Phase, Signal
+from desktop.sync.phases import (
+    PULL_TRANSITIONS,
+    PULLS_IN_FLIGHT,
+    PUSH_BLOCKED,
+    PUSH_RECORDING,
+    PUSH_TRANSITIONS,
+    RESET_TRANSITIONS,
+    SOCKET_PHASES,
+    TRANSITIONS,
+    WORKING_PHASES,
+    Phase,
+    PullSignal,
+    PullState,
+    PushSignal,
+    PushState,
+    ResetSignal,
+    ResetState,
+    Signal,
+    step,
+)
 from desktop.sync.status import EngineState, Halt, StatusSnapshot
 from protocol.errors import ErrorCode, ProtocolError
 from protocol.messages import ChangesFrame, DirectoryResponse, HelloFrame, MutationResult, ResyncFrame
@@ -108,7 +138,11 @@ class SyncCore:
     def __init__(self, config: CoreConfig | None = None, rng: random.Random | None = None) -> None:
         self._config = config or CoreConfig()
         self._rng = rng or random.Random()
+        # the four machines (see ``phases``)
         self._phase = Phase.IDLE
+        self._pull = PullState.IDLE
+        self._push = PushState.READY
+        self._reset = ResetState.NONE
         self._mode = Mode.CONTINUOUS
         self._delays: Iterator[float] | None = None
         self._emitted: StatusSnapshot | None = None
@@ -116,20 +150,8 @@ class SyncCore:
         self._cursor = 0
         self._epoch: str | None = None
         self._counts = Counts()
-        self._counts_fresh = True
-        self._resetting = False
         self._known_head = 0
-        # pull
-        self._pull_needed = False
-        self._pull_again = False
-        self._pull_in_flight = False
         self._pull_since = 0
-        self._pull_stale = False
-        self._pull_waiting = False
-        # push
-        self._push_in_flight = False
-        self._push_waiting = False
-        self._push_blocked = False
         self._skew_strikes = 0
         self._echo_due = False
         """A ``Mode.ONCE`` run pushed since its last pull: one more pull before it ends."""
@@ -155,6 +177,18 @@ class SyncCore:
     @property
     def phase(self) -> Phase:
         return self._phase
+
+    @property
+    def pull_state(self) -> PullState:
+        return self._pull
+
+    @property
+    def push_state(self) -> PushState:
+        return self._push
+
+    @property
+    def reset_state(self) -> ResetState:
+        return self._reset
 
     @property
     def cursor(self) -> int:
@@ -194,9 +228,14 @@ class SyncCore:
                 self._on_start(event, out)
             case Stop():
                 self._fire(Signal.STOP, out)
-            case LocalChange(counts=counts):
+            case LocalChange(counts=counts) | ChangesApplied(counts=counts):
                 self._counts = counts
-                self._counts_fresh = True
+            case PushRecorded(counts=counts):
+                self._counts = counts
+                self._push_to(PushSignal.RECORDED)
+            case EpochResetFinished(counts=counts):
+                self._counts = counts
+                self._reset_to(ResetSignal.REQUEUED)
             case SocketOpened():
                 self._on_socket_opened(event, out)
             case SocketClosed(reason=reason):
@@ -206,18 +245,16 @@ class SyncCore:
             case PushSucceeded():
                 self._on_pushed(event, out)
             case PushFailed(failure=failure, detail=detail, retry_after=retry_after):
-                self._push_in_flight = False
+                self._push_to(PushSignal.FAILED)
                 if self._push_link == self._link:  # not a late answer from an earlier connection
                     self._on_failure(failure, detail, out, retry=(Timer.RETRY_PUSH, retry_after))
             case OutboxEmpty():
-                self._push_in_flight = False
+                self._push_to(PushSignal.FAILED)
                 self._counts = Counts(0, self._counts.rejected, self._counts.conflicts)
             case PullSucceeded():
                 self._on_pulled(event, out)
             case PullFailed(failure=failure, detail=detail, retry_after=retry_after):
-                self._pull_in_flight = False
-                self._pull_stale = False
-                self._pull_needed = True
+                self._pull_to(PullSignal.FAILED)
                 if self._pull_link == self._link:
                     self._on_failure(failure, detail, out, retry=(Timer.RETRY_PULL, retry_after))
             case DirectoryFetched(directory=directory):
@@ -231,7 +268,7 @@ class SyncCore:
                 self._directory_in_flight = False
             case TimerFired(timer=timer):
                 self._on_timer(timer, out)
-            case _:
+            case _:  # pragma: no cover (the type checker proves it unreachable)
                 assert_never(event)
         self._schedule(out)
         status = self.status
@@ -240,7 +277,7 @@ class SyncCore:
             out.append(EmitStatus(status))
         return out
 
-    # ---- phase -------------------------------------------------------------------
+    # ---- the machines ------------------------------------------------------------
 
     def _fire(self, signal: Signal, out: list[Action]) -> bool:
         """Move the phase by ``signal`` if the table allows it; True when it moved."""
@@ -251,7 +288,7 @@ class SyncCore:
             out.append(CloseSocket())
             self._socket_open = False
         if self._phase in WORKING_PHASES:
-            self._pull_needed = self._pull_again = False
+            self._pull_to(PullSignal.LEAVE)
         self._phase = target
         match target:
             case Phase.CONNECTING:
@@ -263,13 +300,25 @@ class SyncCore:
                     self._delays = backoff(self._config.backoff, self._rng)
                 out.append(StartTimer(Timer.RECONNECT, next(self._delays)))
             case Phase.IDLE:
-                self._pull_in_flight = self._push_in_flight = self._directory_in_flight = False
-                self._pull_waiting = self._push_waiting = False
+                self._pull_to(PullSignal.STOP)
+                self._push_to(PushSignal.STOP)
+                self._directory_in_flight = False
             case Phase.CONNECTED | Phase.HALTED | Phase.ONCE:
                 pass
-            case _:
+            case _:  # pragma: no cover (the type checker proves it unreachable)
                 assert_never(target)
         return True
+
+    def _pull_to(self, signal: PullSignal) -> None:
+        self._pull = step(PULL_TRANSITIONS, self._pull, signal)
+
+    def _push_to(self, signal: PushSignal) -> None:
+        self._push = step(PUSH_TRANSITIONS, self._push, signal)
+
+    def _reset_to(self, signal: ResetSignal) -> None:
+        self._reset = step(RESET_TRANSITIONS, self._reset, signal)
+
+    # ---- connection --------------------------------------------------------------
 
     def _on_start(self, event: Start, out: list[Action]) -> None:
         if self._phase is not Phase.IDLE:
@@ -278,16 +327,16 @@ class SyncCore:
         self._cursor = event.cursor
         self._epoch = event.epoch
         self._counts = event.counts
-        self._counts_fresh = True
-        self._resetting = event.epoch_reset
+        self._push = PushState.READY
+        self._reset = ResetState.PULLING if event.epoch_reset else ResetState.NONE
         self._known_head = event.cursor
         self._halted = self._outcome = None
-        self._push_blocked = self._echo_due = False
+        self._echo_due = False
         self._skew_strikes = 0
         self._delays = None
         if event.mode is Mode.ONCE:
             self._need_measure = True
-            self._pull_needed = True
+            self._pull = PullState.WANTED
             self._fire(Signal.START_ONCE, out)
         else:
             self._fire(Signal.START, out)
@@ -295,7 +344,7 @@ class SyncCore:
     def _on_socket_opened(self, event: SocketOpened, out: list[Action]) -> None:
         if not self._fire(Signal.OPENED, out):
             return
-        self._push_blocked = False
+        self._push_to(PushSignal.OPENED)
         self._skew_strikes = 0
         self._last_sent = None
         self._need_measure = True
@@ -325,14 +374,14 @@ class SyncCore:
             case Failure.RATE_LIMITED if retry is not None:
                 timer, delay = retry
                 if timer is Timer.RETRY_PUSH:
-                    self._push_waiting = True
+                    self._push_to(PushSignal.RATE_LIMITED)
                 else:
-                    self._pull_waiting = True
+                    self._pull_to(PullSignal.RATE_LIMITED)
                 out.append(StartTimer(timer, self._config.retry_delay if delay is None else delay))
             case Failure.REFUSED if retry is not None and retry[0] is Timer.RETRY_PUSH:
                 # The same batch would be refused again: stop pushing until the next
                 # connection rather than hammer; pulling goes on.
-                self._push_blocked = True
+                self._push_to(PushSignal.REFUSED)
             case _:
                 self._fire(Signal.LOST, out)
 
@@ -341,10 +390,10 @@ class SyncCore:
             case Timer.RECONNECT:
                 self._fire(Signal.RETRY, out)
             case Timer.RETRY_PUSH:
-                self._push_waiting = False
+                self._push_to(PushSignal.TIMER)
             case Timer.RETRY_PULL:
-                self._pull_waiting = False
-            case _:
+                self._pull_to(PullSignal.TIMER)
+            case _:  # pragma: no cover (the type checker proves it unreachable)
                 assert_never(timer)
 
     # ---- pull and frames ---------------------------------------------------------
@@ -352,7 +401,7 @@ class SyncCore:
     def _on_hello(self, hello: HelloFrame, out: list[Action]) -> None:
         self._known_head = max(self._known_head, hello.head)
         if not self._check_epoch(hello.epoch, out):  # a reset arranges its own pull from 0
-            self._want_pull()
+            self._pull_to(PullSignal.WANT)
 
     def _on_frame(self, frame: Frame, out: list[Action]) -> None:
         if self._phase is not Phase.CONNECTED:
@@ -364,14 +413,14 @@ class SyncCore:
                 self._known_head = max(self._known_head, frame.to)
             case ChangesFrame():
                 self._known_head = max(self._known_head, frame.to)
-                self._want_pull()
+                self._pull_to(PullSignal.WANT)
             case HelloFrame():
                 self._on_hello(frame, out)
             case ResyncFrame():
                 self._fire(Signal.RESYNC, out)
             case UnknownFrame() | InvalidFrame():
-                self._want_pull()
-            case _:
+                self._pull_to(PullSignal.WANT)
+            case _:  # pragma: no cover (the type checker proves it unreachable)
                 assert_never(frame)
 
     def _applies_in_order(self, frame: ChangesFrame) -> bool:
@@ -379,14 +428,8 @@ class SyncCore:
         return (
             frame.from_ == self._cursor
             and frame.to > frame.from_
-            and not (self._pulling or self._resetting or self._outbox_first)
+            and not (self._pulling or self._reset is ResetState.PULLING or self._outbox_first)
         )
-
-    def _want_pull(self) -> None:
-        if self._pull_in_flight:
-            self._pull_again = True
-        else:
-            self._pull_needed = True
 
     def _check_epoch(self, epoch: str, out: list[Action]) -> bool:
         """Start over from 0 when the server's history is not the one our cursor belongs to."""
@@ -395,21 +438,18 @@ class SyncCore:
         out.append(ResetEpoch(epoch))
         self._epoch = epoch
         self._cursor = self._known_head = 0
-        self._resetting = True
-        self._pull_stale = self._pull_in_flight
-        self._pull_again = False
-        self._pull_needed = not self._pull_in_flight
+        self._reset_to(ResetSignal.NEW_EPOCH)
+        self._pull_to(PullSignal.RESET)
         return True
 
     def _on_pulled(self, event: PullSucceeded, out: list[Action]) -> None:
-        if not self._pull_in_flight:
+        if self._pull not in PULLS_IN_FLIGHT:
             return
-        self._pull_in_flight = False
+        stale = self._pull is PullState.STALE  # asked before an epoch reset: its cursor means nothing now
+        self._pull_to(PullSignal.LANDED)
+        if stale:
+            return
         response = event.response
-        if self._pull_stale:  # asked before an epoch reset: its cursor means nothing now
-            self._pull_stale = False
-            self._pull_needed = True
-            return
         if self._check_epoch(response.epoch, out):
             return
         self._measure(event.timing, response.server_hlc, out)
@@ -419,10 +459,10 @@ class SyncCore:
         before = self._cursor
         self._cursor = max(before, response.cursor)  # never backwards, whatever the server says
         self._known_head = max(self._known_head, self._cursor)
-        more = response.has_more or self._pull_again
-        self._pull_again = False
+        if response.has_more:
+            self._pull_to(PullSignal.WANT)
+        more = self._pull is PullState.WANTED
         if more:
-            self._pull_needed = True
             self._start_pull(out)  # fetch the next page while the runner applies this one
         if response.changes or self._cursor != before:
             out.append(ApplyChanges(tuple(response.changes), self._cursor, self._epoch))
@@ -433,33 +473,26 @@ class SyncCore:
         self._last_sync = datetime.fromtimestamp(timing.received_ms / 1000, UTC)
         self._known_head = self._cursor
         self._delays = None  # a good connection: the next outage starts its backoff afresh
-        if not self._push_blocked:
+        if self._push not in PUSH_BLOCKED:
             self._last_error = None
-        if self._resetting:
-            self._resetting = False
+        if self._reset is ResetState.PULLING:
+            self._reset_to(ResetSignal.CAUGHT_UP)
             out.append(FinishEpochReset())
-            self._counts_fresh = False
 
     def _start_pull(self, out: list[Action]) -> None:
-        if (
-            self._phase in WORKING_PHASES
-            and self._pull_needed
-            and not (self._pull_in_flight or self._pull_waiting or self._outbox_first)
-        ):
+        if self._phase in WORKING_PHASES and self._pull is PullState.WANTED and not self._outbox_first:
             out.append(Pull(self._cursor))
             self._echo_due = False  # this pull will see every push answered so far
             self._pull_since = self._cursor
-            self._pull_in_flight = True
+            self._pull_to(PullSignal.SEND)
             self._pull_link = self._link
-            self._pull_needed = False
 
     # ---- push and clock ----------------------------------------------------------
 
     def _on_pushed(self, event: PushSucceeded, out: list[Action]) -> None:
-        self._push_in_flight = False
+        self._push_to(PushSignal.ANSWERED)
         self._echo_due = self._mode is Mode.ONCE
         out.append(RecordPushResults(event.results, event.server_hlc))
-        self._counts_fresh = False
         if not any(_is_clock_skew(r) for r in event.results):
             self._skew_strikes = 0
             self._measure(event.timing, event.server_hlc, out)
@@ -469,7 +502,7 @@ class SyncCore:
         self._skew_strikes += 1
         offset = _offset(event.timing, event.server_hlc)
         if self._skew_strikes > self._config.max_restamps or offset is None:
-            self._push_blocked = True
+            self._push_to(PushSignal.GIVE_UP)
             self._last_error = (
                 "the server keeps refusing our clock (clock_skew): check this PC's date and time"
             )
@@ -488,73 +521,80 @@ class SyncCore:
             self._need_measure = False
             out.append(SetClockOffset(offset, server_hlc))
 
-    def _may_push(self) -> bool:
-        return (
-            self._counts.pending > 0
-            and self._counts_fresh
-            and not (self._push_in_flight or self._push_waiting or self._push_blocked or self._resetting)
-        )
+    # ---- what the states add up to -----------------------------------------------
 
-    # ---- scheduling --------------------------------------------------------------
+    @property
+    def _counts_known(self) -> bool:
+        """The counts are as the cache left them after our last write (no outcome awaited)."""
+        return self._push not in PUSH_RECORDING and self._reset is not ResetState.REQUEUEING
+
+    @property
+    def _may_push(self) -> bool:
+        return self._counts.pending > 0 and self._push is PushState.READY and self._reset is ResetState.NONE
 
     @property
     def _outbox_first(self) -> bool:
         """Changes from the server wait while the outbox drains: it is the only data that
         exists nowhere else, and applying our own writes' echoes meanwhile would slow it."""
-        return self._push_in_flight or (
-            self._counts.pending > 0 and not (self._push_blocked or self._push_waiting or self._resetting)
+        return self._push is PushState.IN_FLIGHT or (
+            self._counts.pending > 0
+            and self._push not in (*PUSH_BLOCKED, PushState.WAITING)
+            and self._reset is not ResetState.PULLING
         )
 
     @property
     def _pulling(self) -> bool:
-        return self._pull_in_flight or self._pull_needed or self._pull_waiting
+        return self._pull is not PullState.IDLE
 
     @property
     def _busy(self) -> bool:
         return (
             self._pulling
-            or self._push_in_flight
-            or self._resetting
-            or (self._counts.pending > 0 and not self._push_blocked)
+            or self._push is PushState.IN_FLIGHT
+            or self._reset is ResetState.PULLING
+            or (self._counts.pending > 0 and self._push not in PUSH_BLOCKED)
         )
 
     @property
     def _settled(self) -> bool:
         """Nothing left to do: caught up, and the outbox empty or blocked."""
         return (
-            self._counts_fresh
-            and not (self._pulling or self._push_in_flight or self._push_waiting or self._resetting)
-            and (self._counts.pending == 0 or self._push_blocked)
+            self._pull is PullState.IDLE
+            and self._reset is ResetState.NONE
+            and (
+                self._push is PushState.BLOCKED
+                or (self._push is PushState.READY and self._counts.pending == 0)
+            )
         )
 
     def _schedule(self, out: list[Action]) -> None:
-        """Start the work the flags call for; end a ``Mode.ONCE`` run when nothing is left."""
+        """Start the work the states call for; end a ``Mode.ONCE`` run when nothing is left."""
         if self._phase not in WORKING_PHASES:
             return
         if self._outcome is not None:  # a ONCE run failed: let answers in flight land, then end
-            if not (self._pull_in_flight or self._push_in_flight):
+            if not (self._pull in PULLS_IN_FLIGHT or self._push is PushState.IN_FLIGHT):
                 self._finish(self._outcome, out)
             return
         self._start_pull(out)
-        if self._may_push():
+        if self._may_push:
             out.append(PushBatch(self._config.batch_size))
-            self._push_in_flight = True
+            self._push_to(PushSignal.SEND)
             self._push_link = self._link
         position = (self._cursor, self._counts.pending)
         if (
             self._phase is Phase.CONNECTED
-            and self._counts_fresh
-            and not self._pull_in_flight
+            and self._counts_known
+            and self._pull not in PULLS_IN_FLIGHT
             and position != self._last_sent
         ):
             out.append(SendStatus(*position))
             self._last_sent = position
         if self._phase is Phase.ONCE and self._settled:
             if self._echo_due:  # end caught up with what we pushed, too
-                self._pull_needed = True
+                self._pull_to(PullSignal.WANT)
                 self._start_pull(out)
             else:
-                self._finish(Outcome.FAILED if self._push_blocked else Outcome.SYNCED, out)
+                self._finish(Outcome.FAILED if self._push in PUSH_BLOCKED else Outcome.SYNCED, out)
 
     def _finish(self, outcome: Outcome, out: list[Action]) -> None:
         self._fire(Signal.DONE, out)

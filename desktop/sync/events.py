@@ -22,9 +22,11 @@ from protocol.messages import (
 )
 
 __all__ = [
+    "ChangesApplied",
     "Counts",
     "DirectoryFailed",
     "DirectoryFetched",
+    "EpochResetFinished",
     "Event",
     "Failure",
     "Frame",
@@ -36,6 +38,7 @@ __all__ = [
     "PullFailed",
     "PullSucceeded",
     "PushFailed",
+    "PushRecorded",
     "PushSucceeded",
     "SocketClosed",
     "SocketOpened",
@@ -139,9 +142,42 @@ class Stop:
 
 @dataclass(frozen=True, slots=True)
 class LocalChange:
-    """The cache's counts, read after a write (ours or another process's)."""
+    """The cache's watcher saw a change (a save in the UI, another process, or the
+    engine's own writes): its counts, read since. Nothing waits for one."""
 
     counts: Counts
+
+
+@dataclass(frozen=True, slots=True)
+class ChangesApplied:
+    """The cache carried out ``ApplyChanges``; ``counts`` are what that transaction left."""
+
+    counts: Counts
+    changed_rows: int = 0
+    conflicts: int = 0
+    """Values of mine newly recorded as lost to a race."""
+
+
+@dataclass(frozen=True, slots=True)
+class PushRecorded:
+    """The cache carried out ``RecordPushResults``; ``counts`` are what that transaction left.
+
+    Until it arrives the core pushes nothing more: the counts it holds are older than the answer.
+    """
+
+    counts: Counts
+    done: int = 0
+    rejected: int = 0
+    conflicts: int = 0
+    clock_skew: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class EpochResetFinished:
+    """The cache carried out ``FinishEpochReset``; ``queued`` push-back mutations, then ``counts``."""
+
+    counts: Counts
+    queued: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +269,9 @@ Event = (
     Start
     | Stop
     | LocalChange
+    | ChangesApplied
+    | PushRecorded
+    | EpochResetFinished
     | SocketOpened
     | SocketClosed
     | FrameReceived

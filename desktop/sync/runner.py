@@ -8,13 +8,20 @@ runs in a worker thread (``asyncio.to_thread``) so a large page is written while
 next one is already on its way. A task whose socket was closed by ``CloseSocket``
 posts nothing more.
 
-A poller reads ``Cache.change_token()`` every ``poll_interval`` seconds, so a write by
-another process (``branchsync import`` while the app runs) is pushed within a second.
+The cache is reached only through ``ports.CachePort``. The writes the core asks for
+answer with the cache's outcome and new counts, fed back as one event each
+(``ChangesApplied``, ``PushRecorded``, ``EpochResetFinished``) once every action of
+the batch has been carried out; nothing is counted again after them. The cache's
+change watcher (``CachePort.subscribe``, the same one the UI listens to) wakes the
+runner when anyone wrote: a save in this process at once, another process's
+(``branchsync import`` while the app runs) within its poll interval; the runner then
+counts once and tells the core (``LocalChange``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import ssl
@@ -23,10 +30,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar, assert_never
 
-from desktop.cache import Cache, Key, OutboxEntry, StorageError
 from desktop.cache import Counts as CacheCounts
+from desktop.cache import Key, OutboxEntry, StorageError
 from desktop.sync.actions import (
-    WRITES_CACHE,
     Action,
     ApplyChanges,
     CloseSocket,
@@ -49,9 +55,11 @@ from desktop.sync.actions import (
 from desktop.sync.core import CoreConfig, Phase, SyncCore
 from desktop.sync.errors import RateLimited, Refused, TransportError
 from desktop.sync.events import (
+    ChangesApplied,
     Counts,
     DirectoryFailed,
     DirectoryFetched,
+    EpochResetFinished,
     Event,
     FrameReceived,
     InvalidFrame,
@@ -61,6 +69,7 @@ from desktop.sync.events import (
     PullFailed,
     PullSucceeded,
     PushFailed,
+    PushRecorded,
     PushSucceeded,
     SocketClosed,
     SocketOpened,
@@ -71,6 +80,7 @@ from desktop.sync.events import (
     UnknownFrame,
 )
 from desktop.sync.http_client import DEFAULT_TIMEOUT, SyncHttpClient
+from desktop.sync.ports import CachePort
 from desktop.sync.status import EngineState, StatusSnapshot
 from desktop.sync.ws_client import SocketOptions, SyncSocket
 from protocol.hlc import system_wall_ms
@@ -106,8 +116,6 @@ class RunnerConfig:
     pull_limit: int = MAX_PULL_LIMIT
     """Changes per pull: the most the server gives, since each page costs it a round of work."""
     request_timeout: float = DEFAULT_TIMEOUT
-    poll_interval: float = 0.2
-    """Seconds between looks at the cache for writes made elsewhere."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.pull_limit <= MAX_PULL_LIMIT:
@@ -122,7 +130,8 @@ class Runner:
     """Runs one ``SyncCore`` against one cache and one server until stopped (or done, once).
 
     Args:
-        cache: the installation's cache (thread-safe; the runner calls it from a worker thread).
+        cache: the installation's cache, or anything else with its port (thread-safe: the
+            runner calls it from a worker thread).
         endpoint: the server and the device token.
         mode: keep in sync until stopped, or sync once and finish.
         config: tunables.
@@ -133,7 +142,7 @@ class Runner:
 
     def __init__(
         self,
-        cache: Cache,
+        cache: CachePort,
         endpoint: Endpoint,
         *,
         mode: Mode = Mode.CONTINUOUS,
@@ -158,6 +167,7 @@ class Runner:
         self._persisted: tuple[bool, datetime | None] | None = None
         self._outcome: Outcome | None = None
         self._done = False
+        self._changed = asyncio.Event()
         self.ignored_frames = 0
         """Unknown or invalid frames received (each answered with a pull)."""
 
@@ -182,12 +192,15 @@ class Runner:
             timeout=self._config.request_timeout,
             wall_ms=self._wall_ms,
         )
+        loop = asyncio.get_running_loop()
+        unsubscribe = self._cache.subscribe(lambda: _call_soon(loop, self._changed.set))
         try:
+            # Subscribed first: a write after this read is reported, none slips between.
             state = await asyncio.to_thread(self._cache.state)
             counts = await asyncio.to_thread(self._cache.counts)
             start = Start(self._mode, state.cursor, state.epoch, _counts(counts), state.epoch_reset)
             await self._dispatch(start)
-            self._spawn(self._poll(), "poll")
+            self._spawn(self._watch(), "watch")
             while not self._done:
                 event = await self._events.get()
                 if isinstance(event, Exception):  # a task failed: the disk, or a bug
@@ -198,20 +211,24 @@ class Runner:
             self._report(replace(self._core.status, state=EngineState.OFFLINE, last_error=str(exc)))
             raise
         finally:
+            unsubscribe()
             await self._shutdown()
         return self._outcome
 
     # ---- events in, actions out ----------------------------------------------------
 
     async def _dispatch(self, event: Event) -> None:
-        actions = self._core.handle(event)
-        for action in actions:
-            await self._do(action)
-        if any(isinstance(action, WRITES_CACHE) for action in actions):
-            counts = await asyncio.to_thread(self._cache.counts)
-            await self._dispatch(LocalChange(_counts(counts)))
+        """Hand ``event`` to the core, carry out its actions, then feed back the cache's outcomes."""
+        outcomes: list[Event] = []
+        for action in self._core.handle(event):
+            outcome = await self._do(action)
+            if outcome is not None:
+                outcomes.append(outcome)
+        for outcome in outcomes:
+            await self._dispatch(outcome)
 
-    async def _do(self, action: Action) -> None:
+    async def _do(self, action: Action) -> Event | None:
+        """Carry out one action; a cache write the core awaits returns its outcome as an event."""
         match action:
             case OpenSocket():
                 self._socket_task = self._spawn(self._socket_session(), "socket")
@@ -225,7 +242,8 @@ class Runner:
             case Pull(since=since):
                 self._spawn(self._pull(since), "pull")
             case ApplyChanges(changes=changes, cursor=cursor, epoch=epoch):
-                await self._cache_call(self._cache.apply_changes, changes, cursor, epoch)
+                applied = await self._cache_call(self._cache.apply_changes, changes, cursor, epoch)
+                return ChangesApplied(_counts(applied.counts), applied.changed_rows, applied.conflicts)
             case PushBatch(limit=limit):
                 self._pushed = await self._cache_call(self._cache.pending_batch, limit)
                 if self._pushed:
@@ -233,8 +251,15 @@ class Runner:
                 else:
                     self._events.put_nowait(OutboxEmpty())
             case RecordPushResults(results=results, server_hlc=server_hlc):
-                await self._cache_call(self._cache.apply_push_results, self._pushed, results, server_hlc)
-                self._pushed = []
+                pushed, self._pushed = self._pushed, []
+                recorded = await self._cache_call(self._cache.apply_push_results, pushed, results, server_hlc)
+                return PushRecorded(
+                    _counts(recorded.counts),
+                    recorded.done,
+                    recorded.rejected,
+                    recorded.conflicts,
+                    recorded.clock_skew,
+                )
             case SetClockOffset(offset_ms=offset, server_hlc=server_hlc):
                 await self._cache_call(self._cache.set_state, {Key.CLOCK_OFFSET_MS: offset})
                 await self._cache_call(self._cache.observe_hlc, server_hlc)
@@ -244,7 +269,8 @@ class Runner:
                 log.info("the server's history changed (epoch %s): pulling everything again", epoch)
                 await self._cache_call(self._cache.start_epoch_reset, epoch)
             case FinishEpochReset():
-                await self._cache_call(self._cache.finish_epoch_reset)
+                finished = await self._cache_call(self._cache.finish_epoch_reset)
+                return EpochResetFinished(_counts(finished.counts), finished.queued)
             case FetchDirectory():
                 self._spawn(self._fetch_directory(), "directory")
             case StoreDirectory(directory=directory):
@@ -258,6 +284,7 @@ class Runner:
                 self._done = True
             case _:
                 assert_never(action)
+        return None
 
     async def _cache_call(self, function: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
         return await asyncio.to_thread(function, *args, **kwargs)
@@ -362,16 +389,13 @@ class Runner:
         else:
             self._events.put_nowait(DirectoryFetched(directory))
 
-    async def _poll(self) -> None:
-        """Notice writes made by anyone (this process's UI, another process) and count them."""
-        seen: int | None = None
+    async def _watch(self) -> None:
+        """Count once per change the cache's watcher reports, and tell the core."""
         while True:
-            token = await asyncio.to_thread(self._cache.change_token)
-            if token != seen:
-                seen = token
-                counts = await asyncio.to_thread(self._cache.counts)
-                self._events.put_nowait(LocalChange(_counts(counts)))
-            await asyncio.sleep(self._config.poll_interval)
+            await self._changed.wait()
+            self._changed.clear()
+            counts = await asyncio.to_thread(self._cache.counts)
+            self._events.put_nowait(LocalChange(_counts(counts)))
 
     async def _shutdown(self) -> None:
         for handle in self._timers.values():
@@ -389,6 +413,12 @@ class Runner:
 
 def _counts(counts: CacheCounts) -> Counts:
     return Counts(counts.pending, counts.rejected, counts.conflicts)
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], object]) -> None:
+    """Run ``callback`` on ``loop`` (from the watcher's thread); nothing when the loop is gone."""
+    with contextlib.suppress(RuntimeError):  # the loop closed: the runner is over
+        loop.call_soon_threadsafe(callback)
 
 
 def _retry_after(exc: TransportError) -> float | None:

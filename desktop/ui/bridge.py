@@ -55,7 +55,8 @@ class EngineBridge(QObject):
 
     Signals:
         status_changed(object): a new ``StatusSnapshot``.
-        cache_changed(): the engine changed the cache (applied changes, sent or refused writes).
+        cache_changed(): the engine's position or queue moved (views refresh through the
+            cache's change watcher, ``Session.watcher``, which hears every write at once).
         directory_changed(): the engine stored a new branch directory (names, time zones).
         problem(object): a new ``Problem`` (also kept in ``problems``).
         stopped(str): the engine's thread ended without being asked to; the reason.

@@ -148,7 +148,6 @@ class MainWindow(QMainWindow):
 
     def _wire(self) -> None:
         self.bridge.status_changed.connect(self.status_button.show_status)
-        self.bridge.cache_changed.connect(self.session.watcher.poke)
         self.bridge.directory_changed.connect(self.show_directory)
         self.session.watcher.changed.connect(self.refresh)
         self.status_button.clicked.connect(self.open_sync_panel)

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from desktop.cache import Cache
 from desktop.sync.actions import Outcome
 from desktop.sync.status import EngineState
 from tests.support.desktop_engine import Installation, wait_until
@@ -94,3 +95,17 @@ def test_status_is_reported_and_persisted_for_the_command_line(north: Installati
     assert any(s.pending == 1 for s in north.statuses)
     north.stop()
     assert north.cache.state().online is False
+
+
+def test_a_save_in_this_process_wakes_the_engine_at_once(north: Installation, database_url: str) -> None:
+    # A watcher that would not look for an hour: only the save's own commit can wake the engine.
+    with Cache(north.data_dir, wall_ms=north.wall_ms, watch_interval=3600.0) as cache:
+        pc = Installation(north.data_dir, cache, north.wall_ms)
+        try:
+            pc.start()
+            pc.wait_online()
+            row_id = cache.create("clients", {"name": "Ada Lovelace"})
+            wait_until(lambda: row_id in server_rows(database_url), 10, "the save on the server")
+            pc.wait_synced()
+        finally:
+            pc.stop()

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from desktop.cache import Cache, EpochChanged
+from desktop.cache import Cache, Counts, EpochChanged
 from protocol.errors import InvalidTimestamp
 from protocol.hlc import Timestamp
 from protocol.messages import MutationResult
@@ -79,6 +79,7 @@ def test_a_queued_local_value_that_loses_is_recorded_as_a_conflict(cache: Cache,
         (c.field, c.my_value, c.my_hlc, c.winning_value, c.winning_hlc, c.winning_device) for c in conflicts
     ] == [("phone", "+1 555 0199", mine.hlc, "+1 555 0000", later, "branch-b")]
     assert cache.counts().conflicts == 1
+    assert (outcome.counts, again.counts) == (Counts(pending=2, rejected=0, conflicts=1),) * 2
 
 
 def test_a_lost_value_is_one_conflict_however_often_and_against_whatever_it_is_seen(cache: Cache) -> None:

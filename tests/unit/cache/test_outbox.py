@@ -59,6 +59,7 @@ def test_push_answers_drop_reject_or_keep_each_mutation(cache: Cache) -> None:
     )
     assert (kept.op, dict(kept.fields), kept.hlc) == ("upsert", {"name": "Cy"}, refused.hlc)
     assert cache.counts() == Counts(pending=2, rejected=1, conflicts=0)
+    assert outcome.counts == cache.counts()  # the engine takes these instead of counting again
     assert cache.state().hlc_observed == duplicate.hlc  # the newest stamp the server took
 
 

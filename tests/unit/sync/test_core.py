@@ -18,10 +18,12 @@ from desktop.sync.actions import (
     EmitStatus,
     FetchDirectory,
     Finish,
+    FinishEpochReset,
     OpenSocket,
     Outcome,
     Pull,
     PushBatch,
+    RecordPushResults,
     ResetEpoch,
     StartTimer,
 )
@@ -30,6 +32,7 @@ from desktop.sync.errors import EngineMisuse
 from desktop.sync.events import (
     DirectoryFailed,
     DirectoryFetched,
+    EpochResetFinished,
     Event,
     Failure,
     FrameReceived,
@@ -40,6 +43,7 @@ from desktop.sync.events import (
     PullFailed,
     PullSucceeded,
     PushFailed,
+    PushRecorded,
     PushSucceeded,
     SocketClosed,
     SocketOpened,
@@ -86,7 +90,7 @@ def test_status_goes_offline_syncing_online_as_the_engine_connects_and_catches_u
     snapshot = emitted(core.handle(SocketOpened(hello(head=10), TIMING)))[-1]
     assert (snapshot.state, snapshot.lag, snapshot.pending) == (EngineState.SYNCING, 8, 1)
     out = feed(
-        core, PushSucceeded((result(1),), hlc(), TIMING), LocalChange(counts(0, rejected=2, conflicts=3))
+        core, PushSucceeded((result(1),), hlc(), TIMING), PushRecorded(counts(0, rejected=2, conflicts=3))
     )
     snapshot = emitted(out)[-1]
     assert (snapshot.state, snapshot.cursor, snapshot.lag, snapshot.pending) == (EngineState.SYNCING, 2, 8, 0)
@@ -251,6 +255,8 @@ class Harness:
         self.mode = Mode.CONTINUOUS
         self.finished = 0
         self.fetching = False
+        self.recording = False
+        self.requeueing = False
 
     def handle(self, event: Event) -> None:
         before = self.core.cursor
@@ -270,6 +276,7 @@ class Harness:
                 self.pull_since = action.since
             case PushBatch():
                 assert not self.pushing, "two pushes at once"
+                assert not (self.recording or self.requeueing), "a push before the cache's counts came back"
                 assert self.core.phase in (Phase.CONNECTED, Phase.ONCE)
                 assert 1 <= action.limit <= 500
                 self.pushing = True
@@ -293,6 +300,10 @@ class Harness:
                 assert self.core.phase is Phase.IDLE
             case ApplyChanges():
                 assert action.cursor == self.core.cursor or self.pull_since is not None
+            case RecordPushResults():
+                self.recording = True
+            case FinishEpochReset():
+                self.requeueing = True
             case _:
                 pass
 
@@ -313,6 +324,10 @@ class Harness:
             kinds.append("timer")
         if self.fetching:
             kinds += ["directory", "directory_failed"]
+        if self.recording:
+            kinds.append("recorded")
+        if self.requeueing:
+            kinds.append("requeued")
         return kinds
 
     def next_event(self, data: st.DataObject) -> Event:
@@ -349,6 +364,10 @@ class Harness:
                 return PushFailed(draw(FAILURES), "", draw(RETRY_AFTER))
             case "outbox_empty":
                 return OutboxEmpty()
+            case "recorded":
+                return PushRecorded(counts(draw(PENDING), draw(small), draw(small)))
+            case "requeued":
+                return EpochResetFinished(counts(draw(PENDING), draw(small), draw(small)))
             case "directory":
                 return DirectoryFetched(
                     directory(*draw(st.lists(st.sampled_from(["North", "South"]), max_size=2)))
@@ -361,12 +380,14 @@ class Harness:
     def answered(self, event: Event) -> None:
         """Book-keep what the event answers, before the core sees it."""
         match event:
-            case Start():
+            case Start():  # a new run: nothing of an earlier one is awaited
                 self.started = True
                 self.mode = event.mode
                 self.finished = 0
+                self.recording = self.requeueing = False
             case Stop():  # the runner cancels whatever is outstanding
                 self.started = False
+                self.recording = self.requeueing = False
                 self.pull_since = None
                 self.pushing = False
                 self.fetching = False
@@ -381,6 +402,10 @@ class Harness:
                 self.pushing = False
             case DirectoryFetched() | DirectoryFailed():
                 self.fetching = False
+            case PushRecorded():
+                self.recording = False
+            case EpochResetFinished():
+                self.requeueing = False
             case TimerFired():
                 self.timers.discard(event.timer)
             case _:
@@ -422,7 +447,7 @@ def test_a_once_run_against_a_willing_server_always_ends_synced(
                 sent = min(limit, pending)
                 pending -= sent
                 queue += core.handle(PushSucceeded(tuple(result(i) for i in range(sent)), hlc(), TIMING))
-                queue += core.handle(LocalChange(counts(pending)))
+                queue += core.handle(PushRecorded(counts(pending)))
             case Finish(outcome=outcome):
                 pass
             case _:

@@ -1,5 +1,9 @@
 """Recorded event -> action transcripts of the sync core, one per rule of the sync contract.
 
+The cache's answer to a write the core asked for comes back as one event with the new
+counts (``PushRecorded``, ``EpochResetFinished``); ``LocalChange`` is a write made by
+someone else (the UI, another process).
+
 Each transcript starts from a new core (``wire.new_core()``: no jitter, reconnection
 delays 0, 1, 2, 4, 4 ...) and lists, per event, exactly the actions the core must
 return (status emissions aside; ``test_core`` checks those). Read one as a story:
@@ -29,6 +33,7 @@ from desktop.sync.actions import (
 from desktop.sync.events import (
     DirectoryFailed,
     DirectoryFetched,
+    EpochResetFinished,
     Failure,
     FrameReceived,
     InvalidFrame,
@@ -38,6 +43,7 @@ from desktop.sync.events import (
     PullFailed,
     PullSucceeded,
     PushFailed,
+    PushRecorded,
     PushSucceeded,
     SocketClosed,
     SocketOpened,
@@ -172,11 +178,11 @@ TRANSCRIPTS: dict[str, list[Step]] = {
     "the outbox goes up in batches of 500, again while anything is pending": [
         *_connected(pending=1200),
         (_pushed(0, 500), [_recorded(0, 500)]),
-        (LocalChange(counts(700)), [BATCH, SendStatus(0, 700)]),
+        (PushRecorded(counts(700)), [BATCH, SendStatus(0, 700)]),
         (_pushed(500, 500), [_recorded(500, 500)]),
-        (LocalChange(counts(200)), [BATCH, SendStatus(0, 200)]),
+        (PushRecorded(counts(200)), [BATCH, SendStatus(0, 200)]),
         (_pushed(1000, 200), [_recorded(1000, 200)]),
-        (LocalChange(counts(0)), [Pull(0)]),  # the outbox is empty: now the server's changes
+        (PushRecorded(counts(0)), [Pull(0)]),  # the outbox is empty: now the server's changes
         (CAUGHT_UP, [SendStatus(0, 0)]),
     ],
     "a local write while online is pushed at once": [
@@ -184,7 +190,7 @@ TRANSCRIPTS: dict[str, list[Step]] = {
         (LocalChange(counts(1)), [BATCH, SendStatus(0, 1)]),
         (LocalChange(counts(2)), [SendStatus(0, 2)]),  # one push at a time
         (_pushed(0, 2), [_recorded(0, 2)]),
-        (LocalChange(counts(0)), [SendStatus(0, 0)]),
+        (PushRecorded(counts(0)), [SendStatus(0, 0)]),
     ],
     "a rejected mutation is recorded like any answer and the queue flows on": [
         *_connected(pending=3),
@@ -198,7 +204,7 @@ TRANSCRIPTS: dict[str, list[Step]] = {
                 )
             ],
         ),
-        (LocalChange(counts(0, rejected=1)), [Pull(0)]),
+        (PushRecorded(counts(0, rejected=1)), [Pull(0)]),
         (CAUGHT_UP, [SendStatus(0, 0)]),
     ],
     "clock_skew: measure again from that answer, re-stamp, push again": [
@@ -210,19 +216,19 @@ TRANSCRIPTS: dict[str, list[Step]] = {
                 RestampPending(9_000, hlc(1_050 + 9_000)),
             ],
         ),
-        (LocalChange(counts(1)), [BATCH, SendStatus(0, 1)]),
+        (PushRecorded(counts(1)), [BATCH, SendStatus(0, 1)]),
         (_pushed(2, 1), [_recorded(2, 1)]),
-        (LocalChange(counts(0)), [Pull(0)]),
+        (PushRecorded(counts(0)), [Pull(0)]),
         (CAUGHT_UP, [SendStatus(0, 0)]),
     ],
     "clock_skew that never ends stops pushing instead of hammering": [
         *_connected(pending=1),
         (SKEWED, [SKEW_RECORDED, RestampPending(OFFSET, hlc())]),
-        (LocalChange(counts(1)), [BATCH]),
+        (PushRecorded(counts(1)), [BATCH]),
         (SKEWED, [SKEW_RECORDED, RestampPending(OFFSET, hlc())]),
-        (LocalChange(counts(1)), [BATCH]),
+        (PushRecorded(counts(1)), [BATCH]),
         (SKEWED, [SKEW_RECORDED, Pull(0)]),  # no push until the next connection; pulls go on
-        (LocalChange(counts(2)), []),
+        (PushRecorded(counts(2)), []),
         (CAUGHT_UP, [SendStatus(0, 2)]),
     ],
     "an outbox emptied behind our back is no push": [
@@ -315,7 +321,7 @@ TRANSCRIPTS: dict[str, list[Step]] = {
             PullSucceeded(page([1, 2], 2, epoch="epoch-2"), TIMING),
             [applied([1, 2], 2, "epoch-2"), FinishEpochReset()],
         ),
-        (LocalChange(counts(5)), [BATCH, SendStatus(2, 5)]),
+        (EpochResetFinished(counts(5)), [BATCH, SendStatus(2, 5)]),
     ],
     "a new epoch in a pull answer: reset and pull from 0": [
         *_connected(cursor=4),
@@ -325,7 +331,7 @@ TRANSCRIPTS: dict[str, list[Step]] = {
             PullSucceeded(page([1], 1, epoch="epoch-2"), TIMING),
             [applied([1], 1, "epoch-2"), FinishEpochReset()],
         ),
-        (LocalChange(counts(0)), [SendStatus(1, 0)]),
+        (EpochResetFinished(counts(0)), [SendStatus(1, 0)]),
     ],
     "an epoch reset cut short finishes after the restart": [
         (start(cursor=4, pending=2, epoch_reset=True), [OpenSocket()]),
@@ -334,7 +340,7 @@ TRANSCRIPTS: dict[str, list[Step]] = {
             PullSucceeded(page([5, 6], 6), TIMING),
             [applied([5, 6], 6), FinishEpochReset()],
         ),
-        (LocalChange(counts(4)), [BATCH, SendStatus(6, 4)]),
+        (EpochResetFinished(counts(4)), [BATCH, SendStatus(6, 4)]),
     ],
     "a pull asked before an epoch reset is ignored when it lands": [
         *_connected(cursor=4),
@@ -369,7 +375,7 @@ TRANSCRIPTS: dict[str, list[Step]] = {
         (SocketOpened(hello(head=0), TIMING), [MEASURED, FETCH, BATCH, SendStatus(0, 1)]),
         (DirectoryFailed(Failure.REFUSED, "Not Found"), []),
         (_pushed(0, 1), [_recorded(0, 1)]),
-        (LocalChange(counts(0)), [Pull(0)]),
+        (PushRecorded(counts(0)), [Pull(0)]),
         (CAUGHT_UP, [SendStatus(0, 0)]),
         (FrameReceived(changes_frame(0, 1)), [applied([1], 1), SendStatus(1, 0)]),
     ],
@@ -385,7 +391,7 @@ TRANSCRIPTS: dict[str, list[Step]] = {
     "once: push everything, then pull until caught up, finish": [
         (start(Mode.ONCE, pending=2), [BATCH]),
         (_pushed(1, 2), [_recorded(1, 2), MEASURED]),
-        (LocalChange(counts(0)), [Pull(0)]),
+        (PushRecorded(counts(0)), [Pull(0)]),
         (PullSucceeded(page([1], 1, has_more=True), TIMING), [Pull(1), applied([1], 1)]),
         (PullSucceeded(page([2, 3], 3), TIMING), [applied([2, 3], 3), Finish(Outcome.SYNCED)]),
         (TimerFired(Timer.RECONNECT), []),
@@ -395,7 +401,7 @@ TRANSCRIPTS: dict[str, list[Step]] = {
         (LocalChange(counts(1)), [BATCH]),
         (PullSucceeded(page([1], 1), TIMING), [MEASURED, applied([1], 1)]),
         (_pushed(5, 1), [_recorded(5, 1)]),
-        (LocalChange(counts(0)), [Pull(1)]),  # one more pull, to end caught up with our own write
+        (PushRecorded(counts(0)), [Pull(1)]),  # one more pull, to end caught up with our own write
         (PullSucceeded(page([2], 2), TIMING), [applied([2], 2), Finish(Outcome.SYNCED)]),
     ],
     "once with nothing to do finishes after one pull": [
