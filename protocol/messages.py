@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from protocol.errors import ErrorCode
 from protocol.version import MAX_MUTATIONS_PER_PUSH
 
 __all__ = [
@@ -139,6 +140,12 @@ class MutationResult(_Lenient):
     seq: int | None = None
     lost: list[LostWire] = Field(default_factory=list)
     error: ErrorDetail | None = None
+
+    @property
+    def clock_skewed(self) -> bool:
+        """Refused for ``clock_skew``: the device's clock is wrong, not the data, so it stays queued."""
+        error = self.error
+        return self.status == "rejected" and error is not None and error.code == ErrorCode.CLOCK_SKEW
 
 
 class PushResponse(_Lenient):

@@ -62,13 +62,12 @@ def apply_push_results(
         answer = answers.get(entry.mutation_id)
         if answer is None:
             continue
+        if answer.clock_skewed:
+            skewed += 1
+            continue
         if answer.status == "rejected":
-            error = answer.error or _NO_REASON
-            if error.code == ErrorCode.CLOCK_SKEW:
-                skewed += 1
-            else:
-                rejected.move(conn, entry.seq, error)
-                moved += 1
+            rejected.move(conn, entry.seq, answer.error or _NO_REASON)
+            moved += 1
             continue
         done.append(entry)
         for lost in answer.lost:

@@ -109,8 +109,8 @@ from desktop.sync.phases import (
     step,
 )
 from desktop.sync.status import EngineState, Halt, StatusSnapshot
-from protocol.errors import ErrorCode, ProtocolError
-from protocol.messages import ChangesFrame, DirectoryResponse, HelloFrame, MutationResult, ResyncFrame
+from protocol.errors import ProtocolError
+from protocol.messages import ChangesFrame, DirectoryResponse, HelloFrame, ResyncFrame
 from protocol.version import MAX_MUTATIONS_PER_PUSH
 
 __all__ = ["CoreConfig", "Phase", "SyncCore"]
@@ -493,7 +493,7 @@ class SyncCore:
         self._push_to(PushSignal.ANSWERED)
         self._echo_due = self._mode is Mode.ONCE
         out.append(RecordPushResults(event.results, event.server_hlc))
-        if not any(_is_clock_skew(r) for r in event.results):
+        if not any(result.clock_skewed for result in event.results):
             self._skew_strikes = 0
             self._measure(event.timing, event.server_hlc, out)
             return
@@ -607,8 +607,3 @@ def _offset(timing: Timing, server_hlc: str) -> int | None:
         return measure_offset(timing.sent_ms, timing.received_ms, server_hlc)
     except (ProtocolError, ValueError):
         return None
-
-
-def _is_clock_skew(result: MutationResult) -> bool:
-    """A refusal that is about our clock, not the write: re-stamp and send it again."""
-    return result.error is not None and result.error.code == ErrorCode.CLOCK_SKEW

@@ -193,3 +193,18 @@ def test_changes_frame_round_trips_through_the_wire_form() -> None:
     assert wire["changes"][0]["bases"] == {}
     assert parse_server_frame(json.dumps(wire)) == frame
     assert ChangesFrame.model_validate(wire) == frame
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "skewed"),
+    [
+        ("rejected", "clock_skew", True),
+        ("rejected", "invalid_field", False),
+        ("rejected", None, False),
+        ("applied", None, False),
+    ],
+)
+def test_only_a_refusal_for_clock_skew_counts_as_skewed(status: str, code: str | None, skewed: bool) -> None:
+    error = None if code is None else {"code": code, "message": "m"}
+    result = MutationResult.model_validate({"id": ROW_ID, "status": status, "error": error})
+    assert result.clock_skewed is skewed
