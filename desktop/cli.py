@@ -28,7 +28,7 @@ from desktop import __version__
 from desktop.cache import Cache, CacheError, StorageError, UnknownCollection
 from desktop.cache.rows import collection_named
 from desktop.cache.transfer import export_csv, export_json, import_csv
-from desktop.paths import DATA_DIR_ENV, resolve_data_dir
+from desktop.config.paths import DATA_DIR_ENV, resolve_data_dir
 from protocol.collections import COLLECTIONS
 
 __all__ = [

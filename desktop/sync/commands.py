@@ -21,7 +21,7 @@ from typing import Any
 from desktop.cache import Cache
 from desktop.cli import EXIT_REFUSED, EXIT_USAGE, PROG
 from desktop.config import ConfigError, Setting, client_ssl_context, load_config
-from desktop.credentials import CredentialsError
+from desktop.config.credentials import CredentialsError
 from desktop.sync.actions import Outcome
 from desktop.sync.enrollment import endpoint_for, enroll_device
 from desktop.sync.errors import (

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.paths import database_path
+from desktop.config.paths import database_path
 from desktop.sync.actions import Outcome
 from desktop.sync.status import EngineState
 from protocol.hlc import parse, system_wall_ms

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from desktop.cache import StorageError, StorageProblem
-from desktop.paths import database_path
+from desktop.config.paths import database_path
 from desktop.sync.actions import Outcome
 from desktop.sync.status import EngineState
 from tests.support.desktop_engine import FAST, enrolled_installation

@@ -15,7 +15,7 @@ import pytest
 
 from desktop.cache import Cache
 from desktop.cli import main
-from desktop.credentials import TOKEN_FILENAME
+from desktop.config.credentials import TOKEN_FILENAME
 from tests.support.desktop_engine import wait_until
 from tests.support.devices import issue_code
 from tests.support.live_server import LiveServer, free_port
