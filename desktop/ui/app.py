@@ -22,7 +22,7 @@ from desktop import __version__
 from desktop.cache import Cache, StorageError
 from desktop.config import ConfigError, EffectiveConfig, Setting, client_ssl_context, load_config
 from desktop.config.credentials import CredentialsError
-from desktop.startup_probe import install_ready_probe
+from desktop.ui.startup_probe import install_ready_probe
 from desktop.sync.enrollment import endpoint_for
 from desktop.sync.errors import NotEnrolled
 from desktop.sync.runner import Runner, RunnerConfig
