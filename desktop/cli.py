@@ -222,7 +222,7 @@ def _demo(args: argparse.Namespace) -> int:
             f"`{PROG} demo`"
         )
         return EXIT_USAGE
-    from desktop.demo import main as run_demo
+    from desktop.demo.app import main as run_demo
 
     return run_demo(args)
 

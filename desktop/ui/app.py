@@ -22,7 +22,6 @@ from desktop import __version__
 from desktop.cache import Cache, StorageError
 from desktop.config import ConfigError, EffectiveConfig, Setting, client_ssl_context, load_config
 from desktop.config.credentials import CredentialsError
-from desktop.ui.startup_probe import install_ready_probe
 from desktop.sync.enrollment import endpoint_for
 from desktop.sync.errors import NotEnrolled
 from desktop.sync.runner import Runner, RunnerConfig
@@ -31,6 +30,7 @@ from desktop.ui.enroll_dialog import EnrollDialog
 from desktop.ui.first_sync_dialog import FirstSyncDialog
 from desktop.ui.main_window import MainWindow
 from desktop.ui.session import Session
+from desktop.ui.startup_probe import install_ready_probe
 
 __all__ = ["EXIT_CONFIG", "EXIT_STORAGE", "BranchWindow", "application", "freeze_startup_objects", "run_app"]
 

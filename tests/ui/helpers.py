@@ -8,7 +8,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractItemModel
 
 from desktop.cache import Cache
-from desktop.demo_data import pulled_changes, sample_clients
+from desktop.demo.sample_data import pulled_changes, sample_clients
 
 __all__ = ["column_texts", "ids_of", "seed_clients", "seed_rows"]
 

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QLineEdit, QMessageBox, QPlainTextEdit, QWidget
 from pytestqt.qtbot import QtBot
 
 from desktop.cache import Cache
-from desktop.demo_data import pulled_changes
+from desktop.demo.sample_data import pulled_changes
 from desktop.ui.forms.record_form import RecordForm
 from desktop.ui.main_window import MainWindow
 from desktop.ui.timefmt import to_local, today

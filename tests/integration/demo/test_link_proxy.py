@@ -1,4 +1,4 @@
-"""The demo's link relay over real sockets: it relays, stalls, cuts and comes back."""
+"""The link relay over real sockets: it relays, stalls, cuts and comes back."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from desktop.demo_proxy import LinkProxy, LinkState
+from desktop.demo.link_proxy import LinkProxy, LinkState
 
 QUIET = 0.3
 """How long silence must last to count as "nothing arrives" (a stalled link)."""
