@@ -16,7 +16,7 @@ from desktop.ui.forms.record_form import RecordForm
 from desktop.ui.main_window import MainWindow
 from desktop.ui.timefmt import to_local, today
 from protocol.validate import normalise_datetime
-from tests.ui.helpers import seed_clients
+from tests.support.seeding import seed_clients
 
 
 def _line(form: RecordForm, name: str) -> QLineEdit:

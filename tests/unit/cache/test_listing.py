@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from desktop.cache import Cache
-from desktop.ui.models.listing import CLIENT_NAME, Filters, ListQuery, Position, match_count_sql, page_sql
-from desktop.ui.models.reader import PageRow, Reader
+from desktop.cache.listing import CLIENT_NAME, Filters, ListQuery, Position, match_count_sql, page_sql
+from desktop.cache.reader import PageRow, Reader
 from protocol.collections import APPOINTMENTS, CLIENTS
-from tests.ui.helpers import seed_clients, seed_rows
+from tests.support.seeding import seed_clients, seed_rows
 
 NAMES = [
     "Ada Andersen",

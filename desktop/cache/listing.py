@@ -19,7 +19,7 @@ faster one depends on how many rows match:
 ``NARROW_MATCHES`` is where the two cost the same on the benchmark machine.
 
 Nothing here runs a query: the functions return SQL text and parameters for
-``desktop.ui.models.reader``.
+``desktop.cache.reader``.
 """
 
 from __future__ import annotations
