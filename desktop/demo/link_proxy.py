@@ -58,6 +58,9 @@ class LinkProxy:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="branchsync-link", daemon=True)
         self._server: asyncio.Server | None = None
+        self._held: socket.socket | None = None
+        """While cut: the port, bound but not listening (connections are refused, and no other
+        program can take the port before ``restore()`` listens on it again)."""
         self._links: set[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = set()
         self._handlers: set[asyncio.Task[None]] = set()
         self._flowing: dict[str, asyncio.Event] = {}
@@ -149,6 +152,9 @@ class LinkProxy:
 
     async def _close(self) -> None:
         await self._cut()
+        if self._held is not None:
+            self._held.close()
+            self._held = None
         for handler in list(self._handlers):
             handler.cancel()
         await asyncio.gather(*self._handlers, return_exceptions=True)
@@ -158,6 +164,7 @@ class LinkProxy:
         if self._server is not None:
             self._server.close()
             self._server = None
+            self._held = _hold(self._host, self.port)
         for client, upstream in list(self._links):
             _reset(client)
             _reset(upstream)
@@ -174,6 +181,9 @@ class LinkProxy:
         for event in self._flowing.values():
             event.set()
         if self._server is None:
+            if self._held is not None:
+                self._held.close()
+                self._held = None
             self._server = await asyncio.start_server(self._accept, self._host, self.port)
         self._state = LinkState.UP
 
@@ -192,6 +202,8 @@ class LinkProxy:
         self._handlers.add(me)
         try:
             await self._relay(reader, writer)
+        except asyncio.CancelledError:
+            pass  # close() ends its own handlers; the server would log a cancelled one as an error
         finally:
             self._handlers.discard(me)
 
@@ -234,6 +246,18 @@ class LinkProxy:
                 sink.write_eof()
         except (ConnectionError, OSError):
             _reset(sink)
+
+
+def _hold(host: str, port: int) -> socket.socket | None:
+    """Bind ``port`` without listening on it (None if that fails: the port is then merely free)."""
+    held = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        held.bind((host, port))
+    except OSError:
+        held.close()
+        return None
+    return held
 
 
 def _reset(writer: asyncio.StreamWriter) -> None:
