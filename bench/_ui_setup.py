@@ -23,8 +23,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from _engine_setup import machine_line  # noqa: E402
 
 from desktop.cache import Cache  # noqa: E402
-from desktop.demo_data import pulled_changes, sample_clients  # noqa: E402
-from desktop.paths import DATABASE_FILENAME  # noqa: E402
+from desktop.config.paths import DATABASE_FILENAME  # noqa: E402
+from desktop.demo.sample_data import pulled_changes, sample_clients  # noqa: E402
 
 __all__ = ["ROOT", "bench_arguments", "filled_data_dir", "machine_line", "p95", "summary"]
 

@@ -27,8 +27,8 @@ from pathlib import Path
 from _ui_setup import ROOT, filled_data_dir, machine_line, summary
 
 from desktop.cache import Cache
-from desktop.credentials import save_token
-from desktop.startup_probe import READY_ENV, READY_MARKER
+from desktop.config.credentials import save_token
+from desktop.ui.startup_probe import READY_ENV, READY_MARKER
 
 COUNT = 100_000
 

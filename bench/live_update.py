@@ -23,7 +23,7 @@ from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
 from desktop.cache import Cache
-from desktop.demo_data import pulled_changes
+from desktop.demo.sample_data import pulled_changes
 from desktop.sync.status import EngineState, StatusSnapshot
 from desktop.ui.app import application, freeze_startup_objects
 from desktop.ui.bridge import EngineBridge

@@ -18,10 +18,10 @@ import time
 from _ui_setup import bench_arguments, filled_data_dir, machine_line, p95, summary
 
 from desktop.cache import Cache
+from desktop.cache.listing import ListQuery
 from desktop.ui.app import application, freeze_startup_objects
 from desktop.ui.bridge import EngineBridge
 from desktop.ui.main_window import MainWindow
-from desktop.ui.models.listing import ListQuery
 from desktop.ui.models.record_model import PAGE_SIZE
 from desktop.ui.session import Session
 from protocol.collections import CLIENTS

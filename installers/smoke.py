@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from desktop.startup_probe import READY_ENV, READY_MARKER
+from desktop.ui.startup_probe import READY_ENV, READY_MARKER
 from installers.errors import SmokeTestFailed
 
 __all__ = [

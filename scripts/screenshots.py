@@ -30,7 +30,7 @@ from PySide6.QtCore import QCoreApplication, QEventLoop, QPoint, QSettings
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QApplication, QWidget
 
-from desktop.demo import DemoBranch, running_demo
+from desktop.demo.app import DemoBranch, running_demo
 from desktop.sync.status import EngineState
 from desktop.ui.app import application
 

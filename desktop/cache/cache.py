@@ -42,7 +42,7 @@ from desktop.cache.rejected import RejectedMutation
 from desktop.cache.rows import Record
 from desktop.cache.state import Key, SyncState, Value, read_state, read_values, write_values
 from desktop.cache.watch import ChangeWatcher, Listener
-from desktop.paths import database_path
+from desktop.config.paths import database_path
 from protocol.hlc import system_wall_ms
 from protocol.messages import BranchInfo, Change, DirectoryResponse, MutationResult
 from protocol.version import MAX_MUTATIONS_PER_PUSH, MAX_PUSH_BYTES

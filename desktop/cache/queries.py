@@ -1,47 +1,21 @@
-"""Reads for the command line and the UI: get, list with instant search, count.
+"""The cache's reads of whole rows: get, list with instant search, count.
 
 Search goes through the FTS5 index (prefix match of every word typed, in any
 searchable field), so it stays instant at 100 000 rows; lists sort by the
-collection's natural column (``schema.sort_column``), which is indexed.
+collection's natural column (``schema.sort_column``), which is indexed. The SQL is
+``desktop.cache.listing``'s, the same the UI's lists run, so both show the same rows.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Integer, Select, column, func, select, text
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Connection, text
 
 from desktop.cache import rows
 from desktop.cache.errors import NotFound
+from desktop.cache.listing import ListQuery, count_sql, rows_sql
 from desktop.cache.rows import Record, collection_named, from_mapping, table_of
-from desktop.cache.schema import fts_name, sort_column
-from protocol.collections import Collection
 
-__all__ = ["count_rows", "fts_query", "get", "list_rows"]
-
-
-def fts_query(search: str) -> str | None:
-    """An FTS5 query matching rows that have every typed word as a word prefix.
-
-    Pure. Each word is quoted, so nothing typed can be read as FTS5 syntax; words
-    without a letter or digit are ignored. None when nothing is left to search for.
-    """
-    words = [word for word in search.split() if any(ch.isalnum() for ch in word)]
-    if not words:
-        return None
-    return " ".join('"' + word.replace('"', '""') + '"*' for word in words)
-
-
-def _filters(collection: Collection, search: str | None, include_deleted: bool) -> list[ColumnElement[bool]]:
-    table = table_of(collection)
-    conditions: list[ColumnElement[bool]] = []
-    if not include_deleted:
-        conditions.append(table.c.deleted.is_(False))
-    match = fts_query(search) if search else None
-    if match is not None:
-        fts = fts_name(collection)
-        matching = text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :match").bindparams(match=match)
-        conditions.append(table.c.pk.in_(matching.columns(column("rowid", Integer))))
-    return conditions
+__all__ = ["count_rows", "get", "list_rows"]
 
 
 def get(
@@ -78,16 +52,11 @@ def list_rows(
         UnknownCollection: no such collection.
     """
     collection = collection_named(collection_name)
-    table = table_of(collection)
-    query: Select[tuple[object, ...]] = (
-        select(table)
-        .where(*_filters(collection, search, include_deleted))
-        .order_by(table.c[sort_column(collection)], table.c.pk)
-        .offset(offset)
+    sql, params = rows_sql(
+        ListQuery(collection, search or "", include_deleted=include_deleted), limit, offset
     )
-    if limit is not None:
-        query = query.limit(limit)
-    return [from_mapping(collection, m) for m in conn.execute(query).mappings()]
+    typed = text(sql).columns(*table_of(collection).columns)  # JSON and boolean columns decoded
+    return [from_mapping(collection, m) for m in conn.execute(typed, params).mappings()]
 
 
 def count_rows(
@@ -95,6 +64,5 @@ def count_rows(
 ) -> int:
     """How many rows ``list_rows`` would give without a limit."""
     collection = collection_named(collection_name)
-    table = table_of(collection)
-    query = select(func.count()).select_from(table).where(*_filters(collection, search, include_deleted))
-    return int(conn.execute(query).scalar_one())
+    sql, params = count_sql(ListQuery(collection, search or "", include_deleted=include_deleted))
+    return int(conn.execute(text(sql), params).scalar_one())

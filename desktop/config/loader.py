@@ -13,9 +13,9 @@ from typing import Any
 from desktop.config.enroll_code import code_was_used
 from desktop.config.errors import MalformedConfig
 from desktop.config.locations import machine_config_path, user_config_path
+from desktop.config.paths import resolve_data_dir
 from desktop.config.settings import EffectiveConfig, Layer, Setting, merge_layers, parse_machine, parse_user
 from desktop.config.tls import client_ssl_context
-from desktop.paths import resolve_data_dir
 
 __all__ = ["load_config", "read_toml"]
 
@@ -32,7 +32,7 @@ def load_config(
     """The configuration this installation runs with.
 
     Args:
-        data_dir: the installation's data dir (default as ``desktop.paths.resolve_data_dir``);
+        data_dir: the installation's data dir (default as ``desktop.config.paths.resolve_data_dir``);
             IT's enrolment code is left out once this data dir has used it.
         machine_path, user_path: the files to read (default: ``desktop.config.locations``).
         environ: the environment for the defaults (default ``os.environ``).

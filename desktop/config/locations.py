@@ -19,7 +19,7 @@ from pathlib import Path
 
 import platformdirs
 
-from desktop.paths import APP_NAME
+from desktop.config.paths import APP_NAME
 
 __all__ = [
     "CONFIG_FILENAME",

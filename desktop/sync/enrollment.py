@@ -1,7 +1,7 @@
 """Enrolling an installation, and finding what an enrolled one needs to connect.
 
 Used by ``branchsync enroll`` and by the app's first-run dialog alike. The token goes
-to ``desktop.credentials`` (keyring or a private file), everything else to the cache's
+to ``desktop.config.credentials`` (keyring or a private file), everything else to the cache's
 ``sync_state``; the clock offset is measured from the enrolment answer itself, so the
 very first local edits are already stamped with the server's time.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from desktop.cache import Cache, Key
 from desktop.config import mark_code_used
-from desktop.credentials import load_token, save_token
+from desktop.config.credentials import load_token, save_token
 from desktop.sync.clock_offset import measure_offset
 from desktop.sync.errors import AlreadyEnrolled, EnrollmentRefused, NotEnrolled
 from desktop.sync.http_client import SyncHttpClient

@@ -12,6 +12,7 @@ import logging
 import ssl
 import sys
 from collections.abc import Sequence
+from enum import Enum
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, Qt
@@ -21,8 +22,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 from desktop import __version__
 from desktop.cache import Cache, StorageError
 from desktop.config import ConfigError, EffectiveConfig, Setting, client_ssl_context, load_config
-from desktop.credentials import CredentialsError
-from desktop.startup_probe import install_ready_probe
+from desktop.config.credentials import CredentialsError
 from desktop.sync.enrollment import endpoint_for
 from desktop.sync.errors import NotEnrolled
 from desktop.sync.runner import Runner, RunnerConfig
@@ -31,13 +31,19 @@ from desktop.ui.enroll_dialog import EnrollDialog
 from desktop.ui.first_sync_dialog import FirstSyncDialog
 from desktop.ui.main_window import MainWindow
 from desktop.ui.session import Session
+from desktop.ui.startup_probe import install_ready_probe
 
-__all__ = ["EXIT_CONFIG", "EXIT_STORAGE", "BranchWindow", "application", "freeze_startup_objects", "run_app"]
+__all__ = ["BranchWindow", "NotStarted", "application", "freeze_startup_objects", "run_app"]
 
 log = logging.getLogger(__name__)
 
-EXIT_CONFIG = 2
-EXIT_STORAGE = 4
+
+class NotStarted(Enum):
+    """Why ``run_app`` opened no window (the user was told in a dialog); the command line
+    turns it into its exit code (``desktop.cli.exit_codes``)."""
+
+    BAD_CONFIG = "the configuration cannot be used"
+    NO_STORAGE = "the data folder cannot be opened"
 
 
 def application(argv: Sequence[str] | None = None) -> QApplication:
@@ -133,20 +139,23 @@ def _ssl_context(config: EffectiveConfig) -> ssl.SSLContext:
     return client_ssl_context(config.ca_bundle, source=config.sources.get(Setting.CA_BUNDLE))
 
 
-def run_app(data_dir: Path, argv: Sequence[str] | None = None) -> int:
-    """The desktop app: enrol on first run, then the branch's window until it is closed."""
+def run_app(data_dir: Path, argv: Sequence[str] | None = None) -> int | NotStarted:
+    """The desktop app: enrol on first run, then the branch's window until it is closed.
+
+    Returns Qt's exit status (0 also when the user declined to enrol), or why it could not start.
+    """
     app = application(argv)
     try:
         config = load_config(data_dir)
         context = _ssl_context(config)
     except ConfigError as exc:
         _tell("Branchsync configuration", f"The configuration cannot be used:\n{exc}")
-        return EXIT_CONFIG
+        return NotStarted.BAD_CONFIG
     try:
         cache = Cache(data_dir)
     except StorageError as exc:
         _tell("Branchsync data", str(exc))
-        return EXIT_STORAGE
+        return NotStarted.NO_STORAGE
     with cache:
         if not cache.state().enrolled:
             dialog = EnrollDialog(cache, config, ssl_context=context)

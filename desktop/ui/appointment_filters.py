@@ -8,7 +8,7 @@ from datetime import date
 from PySide6.QtCore import QDate, Signal
 from PySide6.QtWidgets import QComboBox, QDateEdit, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from desktop.ui.models.listing import Filters
+from desktop.cache.listing import Filters
 from desktop.ui.timefmt import Zone, day_range, today
 
 __all__ = ["ALL_BRANCHES", "AppointmentFilters"]

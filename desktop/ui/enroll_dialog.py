@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from desktop.cache import Cache, StorageError
 from desktop.config import EffectiveConfig, Setting
-from desktop.credentials import CredentialsError
+from desktop.config.credentials import CredentialsError
 from desktop.sync.enrollment import Enrolled, enroll_device
 from desktop.sync.errors import AlreadyEnrolled, EnrollmentRefused, SyncError, TransportError
 from desktop.ui.background import Background

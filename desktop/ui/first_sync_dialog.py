@@ -12,9 +12,9 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QProgressBar, QVBoxLayout, QWidget
 
+from desktop.cache.listing import ListQuery
 from desktop.sync.status import EngineState, StatusSnapshot
 from desktop.ui.bridge import EngineBridge
-from desktop.ui.models.listing import ListQuery
 from desktop.ui.session import Session
 from protocol.collections import APPOINTMENTS, CLIENTS
 

@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.cache.listing import ListQuery
 from desktop.ui.forms.record_form import RecordForm
 from desktop.ui.models.columns import COLUMNS
-from desktop.ui.models.listing import ListQuery
 from desktop.ui.models.record_model import ID_ROLE, RecordTableModel
 from desktop.ui.session import Session
 from protocol.collections import Collection

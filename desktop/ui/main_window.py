@@ -14,6 +14,7 @@ from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QSizePolicy, QTabWidget, QToolBar, QWidget
 
+from desktop.cache.listing import ListQuery
 from desktop.ui.appointment_filters import AppointmentFilters
 from desktop.ui.bridge import EngineBridge
 from desktop.ui.conflicts_view import ConflictsView
@@ -22,7 +23,6 @@ from desktop.ui.forms.client_form import client_form
 from desktop.ui.forms.client_picker import client_label
 from desktop.ui.forms.factory import EditorTools
 from desktop.ui.list_page import ListPage
-from desktop.ui.models.listing import ListQuery
 from desktop.ui.session import Session
 from desktop.ui.status_bar import SyncStatusButton
 from desktop.ui.sync_panel import SyncPanel

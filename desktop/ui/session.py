@@ -15,10 +15,10 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 
 from desktop.cache import Cache, Directory, SyncState
+from desktop.cache.reader import Reader
 from desktop.ui.background import Background
 from desktop.ui.models.columns import DisplayContext, branch_label
 from desktop.ui.models.counting import Counter
-from desktop.ui.models.reader import Reader
 from desktop.ui.timefmt import Zone
 from desktop.ui.watcher import CacheWatcher
 from protocol.timezones import zone_or_none

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from desktop.paths import database_path
+from desktop.config.paths import database_path
+from desktop.demo.link_proxy import LinkProxy
 from desktop.sync.actions import Outcome
 from desktop.sync.status import EngineState
 from protocol.hlc import parse, system_wall_ms
 from tests.support.desktop_engine import Installation, enrolled_installation, wait_until
 from tests.support.server_rows import server_count, server_rows
-from tests.support.tcp_proxy import TcpProxy
 
 DAY_MS = 86_400_000
 
@@ -37,7 +37,7 @@ def _later_than(stamp: str) -> None:
 
 @pytest.mark.parametrize("first_back", ["South (the later edit)", "North (the earlier edit)"])
 def test_two_branches_editing_one_client_offline_converge(
-    north: Installation, south: Installation, proxy: TcpProxy, database_url: str, first_back: str
+    north: Installation, south: Installation, proxy: LinkProxy, database_url: str, first_back: str
 ) -> None:
     north.start()
     south.start()
@@ -87,7 +87,7 @@ def test_two_branches_editing_one_client_offline_converge(
 
 
 def test_a_branch_whose_clock_is_a_day_behind_still_wins_with_its_later_edit(
-    north: Installation, proxy: TcpProxy, database_url: str, tmp_path: Path
+    north: Installation, proxy: LinkProxy, database_url: str, tmp_path: Path
 ) -> None:
     def a_day_behind() -> int:
         return system_wall_ms() - DAY_MS

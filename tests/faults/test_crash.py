@@ -9,16 +9,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+from desktop.demo.link_proxy import LinkProxy
 from tests.support.desktop_engine import Installation, wait_until
 from tests.support.server_rows import server_count, server_rows
-from tests.support.tcp_proxy import TcpProxy
 
 EDITS = 3000
 BATCH = 500
 
 
 def test_kill_9_in_the_middle_of_a_push_loses_and_doubles_nothing(
-    north: Installation, proxy: TcpProxy, database_url: str, tmp_path: Path
+    north: Installation, proxy: LinkProxy, database_url: str, tmp_path: Path
 ) -> None:
     with north.cache.batch() as writer:
         ids = {writer.create("clients", {"name": f"client {n}"}) for n in range(EDITS)}

@@ -16,13 +16,13 @@ import httpx
 import pytest
 
 from desktop.cache import StorageError, StorageProblem
-from desktop.paths import database_path
+from desktop.config.paths import database_path
+from desktop.demo.link_proxy import LinkProxy
 from desktop.sync.actions import Outcome
 from desktop.sync.status import EngineState
 from tests.support.desktop_engine import FAST, enrolled_installation
 from tests.support.devices import enrolled_device
 from tests.support.sync_client import mutation, push, stamper
-from tests.support.tcp_proxy import TcpProxy
 
 ROWS = 12_000
 SMALL_PAGES = replace(FAST, pull_limit=1_000)
@@ -54,7 +54,7 @@ async def _seed(server_url: str, database_url: str) -> None:
 
 
 def test_a_full_disk_stops_the_engine_with_a_clear_error_and_a_consistent_cache(
-    tiny_disk: Path, proxy: TcpProxy, database_url: str
+    tiny_disk: Path, proxy: LinkProxy, database_url: str
 ) -> None:
     asyncio.run(_seed(proxy.url, database_url))
     with enrolled_installation(proxy.url, database_url, tiny_disk / "pc", "North") as pc:

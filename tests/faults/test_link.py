@@ -7,12 +7,12 @@ import json
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from desktop.demo.link_proxy import LinkProxy
 from desktop.sync.status import EngineState, Halt
 from server.settings import Settings
 from tests.support.desktop_engine import Installation, wait_until
 from tests.support.live_server import LiveServer, free_port, live_server
 from tests.support.server_rows import server_count, server_rows
-from tests.support.tcp_proxy import TcpProxy
 
 
 def _offline(installation: Installation) -> bool:
@@ -20,7 +20,7 @@ def _offline(installation: Installation) -> bool:
 
 
 def test_edits_made_while_the_link_is_cut_arrive_exactly_once(
-    north: Installation, proxy: TcpProxy, database_url: str
+    north: Installation, proxy: LinkProxy, database_url: str
 ) -> None:
     north.start()
     north.wait_online()
@@ -42,7 +42,7 @@ def test_edits_made_while_the_link_is_cut_arrive_exactly_once(
 
 
 def test_a_stalled_link_is_found_by_pings_and_recovers(
-    north: Installation, proxy: TcpProxy, database_url: str
+    north: Installation, proxy: LinkProxy, database_url: str
 ) -> None:
     north.start()
     north.wait_online()
@@ -55,7 +55,7 @@ def test_a_stalled_link_is_found_by_pings_and_recovers(
 
 
 def test_a_slow_link_still_delivers_everything(
-    north: Installation, proxy: TcpProxy, database_url: str
+    north: Installation, proxy: LinkProxy, database_url: str
 ) -> None:
     proxy.slow(0.05)
     north.start()
@@ -66,7 +66,7 @@ def test_a_slow_link_still_delivers_everything(
 
 
 def test_edits_while_the_server_is_down_arrive_when_a_new_server_process_is_up(
-    north: Installation, proxy: TcpProxy, database_url: str
+    north: Installation, proxy: LinkProxy, database_url: str
 ) -> None:
     north.start()
     north.wait_online()
@@ -99,7 +99,7 @@ def _pulls(server: LiveServer) -> float:
 
 
 def test_garbage_and_out_of_order_frames_lead_to_a_pull_not_a_crash(
-    north: Installation, south: Installation, proxy: TcpProxy, sync_server: LiveServer
+    north: Installation, south: Installation, proxy: LinkProxy, sync_server: LiveServer
 ) -> None:
     south.cache.create("clients", {"name": "Already there"})
     south.start()
@@ -133,7 +133,7 @@ def test_garbage_and_out_of_order_frames_lead_to_a_pull_not_a_crash(
 
 
 def test_a_revoked_device_stops_and_does_not_hammer_the_server(
-    north: Installation, proxy: TcpProxy, database_url: str
+    north: Installation, proxy: LinkProxy, database_url: str
 ) -> None:
     import asyncio
 

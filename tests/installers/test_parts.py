@@ -10,7 +10,7 @@ from PySide6.QtGui import QImage
 
 from desktop.config.loader import read_toml
 from desktop.config.settings import Setting, parse_machine
-from desktop.startup_probe import READY_MARKER
+from desktop.ui.startup_probe import READY_MARKER
 from installers import smoke
 from installers.errors import SigningKeyMissing, SmokeTestFailed, StepFailed, ToolMissing, VerificationFailed
 from installers.icon import PNG_SIZES, write_icons

@@ -13,9 +13,9 @@ import keyring
 import pytest
 from keyring.backends import fail
 
+from desktop.demo.link_proxy import LinkProxy
 from tests.support.desktop_engine import Installation, enrolled_installation
 from tests.support.live_server import LiveServer
-from tests.support.tcp_proxy import TcpProxy
 
 __all__ = ["no_os_keyring", "north", "proxy", "south"]
 
@@ -31,22 +31,22 @@ def no_os_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-def proxy(sync_server: LiveServer) -> Iterator[TcpProxy]:
+def proxy(sync_server: LiveServer) -> Iterator[LinkProxy]:
     """A TCP proxy in front of the live server; the engines connect through it."""
     port = int(sync_server.url.rsplit(":", 1)[1])
-    with TcpProxy("127.0.0.1", port) as running:
+    with LinkProxy("127.0.0.1", port) as running:
         yield running
 
 
 @pytest.fixture
-def north(proxy: TcpProxy, database_url: str, tmp_path: Path) -> Iterator[Installation]:
+def north(proxy: LinkProxy, database_url: str, tmp_path: Path) -> Iterator[Installation]:
     """A PC of branch North, enrolled through the proxy (engine not started)."""
     with enrolled_installation(proxy.url, database_url, tmp_path / "north", "North") as installation:
         yield installation
 
 
 @pytest.fixture
-def south(proxy: TcpProxy, database_url: str, tmp_path: Path) -> Iterator[Installation]:
+def south(proxy: LinkProxy, database_url: str, tmp_path: Path) -> Iterator[Installation]:
     """A PC of branch South, enrolled through the proxy (engine not started)."""
     with enrolled_installation(proxy.url, database_url, tmp_path / "south", "South") as installation:
         yield installation

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from desktop.cache import Cache
-from desktop.demo_proxy import LinkProxy
+from desktop.demo.link_proxy import LinkProxy
 from desktop.ui.app import BranchWindow, application
 from desktop.ui.bridge import EngineBridge
 from desktop.ui.main_window import MainWindow

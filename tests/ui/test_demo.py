@@ -7,8 +7,8 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from desktop.demo import running_demo
-from desktop.demo_proxy import LinkState
+from desktop.demo.app import running_demo
+from desktop.demo.link_proxy import LinkState
 from desktop.sync.status import EngineState
 
 SYNC_MS = 30_000

@@ -15,8 +15,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLineEdit
 from pytestqt.qtbot import QtBot
 
-from desktop.demo_data import sample_clients
-from desktop.demo_proxy import LinkProxy
+from desktop.demo.link_proxy import LinkProxy
+from desktop.demo.sample_data import sample_clients
 from desktop.sync.status import EngineState
 from desktop.ui.app import BranchWindow
 from desktop.ui.forms.editors import WhenEditor

@@ -21,7 +21,7 @@ from desktop.ui.main_window import MainWindow
 from desktop.ui.session import Session
 from desktop.ui.timefmt import format_when, today
 from protocol.messages import BranchInfo, DeviceInfo, DirectoryResponse
-from tests.ui.helpers import seed_clients, seed_rows
+from tests.support.seeding import seed_clients, seed_rows
 
 NORTH, SOUTH = str(uuid.uuid4()), str(uuid.uuid4())
 ZONE = "Asia/Kathmandu"

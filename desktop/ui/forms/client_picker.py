@@ -14,9 +14,9 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QCompleter, QLineEdit
 
+from desktop.cache.listing import ListQuery
+from desktop.cache.reader import Reader
 from desktop.ui.forms.editors import Editor
-from desktop.ui.models.listing import ListQuery
-from desktop.ui.models.reader import Reader
 from protocol.collections import CLIENTS
 
 __all__ = ["ClientPicker"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from desktop.cache.reader import Reader
 from desktop.ui.forms.client_picker import ClientPicker
 from desktop.ui.forms.editors import (
     BranchEditor,
@@ -23,7 +24,6 @@ from desktop.ui.forms.editors import (
     WhenEditor,
 )
 from desktop.ui.forms.field_rows import FormField
-from desktop.ui.models.reader import Reader
 from desktop.ui.timefmt import Zone
 from protocol.collections import Collection, Field, FieldKind
 

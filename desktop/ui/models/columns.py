@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from desktop.ui.models.listing import CLIENT_NAME
+from desktop.cache.listing import CLIENT_NAME
 from desktop.ui.timefmt import Zone, format_when
 
 __all__ = ["COLUMNS", "Column", "DisplayContext", "branch_label", "first_line"]

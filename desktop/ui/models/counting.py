@@ -16,9 +16,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer
 
+from desktop.cache.listing import ListQuery
+from desktop.cache.reader import Reader
 from desktop.ui.background import Background
-from desktop.ui.models.listing import ListQuery
-from desktop.ui.models.reader import Reader
 
 __all__ = ["DELAY_MS", "Counter"]
 

@@ -20,11 +20,11 @@ from PySide6.QtCore import (
     Signal,
 )
 
+from desktop.cache.listing import Filters, ListQuery
+from desktop.cache.reader import PageRow, Reader
 from desktop.ui.models.columns import Column, DisplayContext
 from desktop.ui.models.counting import Counter
 from desktop.ui.models.flat_model import AnyIndex, FlatTableModel
-from desktop.ui.models.listing import Filters, ListQuery
-from desktop.ui.models.reader import PageRow, Reader
 
 __all__ = ["ID_ROLE", "PAGE_SIZE", "RecordTableModel"]
 

@@ -1,4 +1,4 @@
-"""A stand-in for ``desktop.sync.commands`` that shows what the CLI hands the engine."""
+"""A stand-in for ``desktop.cli.engine`` that shows what the CLI hands the engine."""
 
 from __future__ import annotations
 

@@ -15,12 +15,12 @@ import pytest
 
 from desktop.cache import Cache
 from desktop.cli import main
-from desktop.credentials import TOKEN_FILENAME
+from desktop.config.credentials import TOKEN_FILENAME
+from desktop.demo.link_proxy import LinkProxy
 from tests.support.desktop_engine import wait_until
 from tests.support.devices import issue_code
 from tests.support.live_server import LiveServer, free_port
 from tests.support.server_rows import server_rows
-from tests.support.tcp_proxy import TcpProxy
 
 CLI = [sys.executable, "-m", "desktop.cli"]
 
@@ -56,7 +56,7 @@ def test_enroll_then_sync_once(
 
 
 @pytest.fixture
-def pc_behind_proxy(proxy: TcpProxy, database_url: str, tmp_path: Path) -> Path:
+def pc_behind_proxy(proxy: LinkProxy, database_url: str, tmp_path: Path) -> Path:
     """The data dir of a PC enrolled (by the command line) through the proxy."""
     data_dir = tmp_path / "pc"
     assert _enroll(data_dir, proxy.url, _code(database_url)) == 0
@@ -64,7 +64,7 @@ def pc_behind_proxy(proxy: TcpProxy, database_url: str, tmp_path: Path) -> Path:
 
 
 def test_sync_once_against_an_unreachable_server_exits_3_and_keeps_the_changes(
-    pc_behind_proxy: Path, proxy: TcpProxy, database_url: str, capsys: pytest.CaptureFixture[str]
+    pc_behind_proxy: Path, proxy: LinkProxy, database_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with Cache(pc_behind_proxy) as cache:
         for n in range(3):
@@ -78,7 +78,7 @@ def test_sync_once_against_an_unreachable_server_exits_3_and_keeps_the_changes(
 
 
 def test_sync_once_that_cannot_finish_in_time_exits_3(
-    pc_behind_proxy: Path, proxy: TcpProxy, capsys: pytest.CaptureFixture[str]
+    pc_behind_proxy: Path, proxy: LinkProxy, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with Cache(pc_behind_proxy) as cache:
         cache.create("clients", {"name": "Stuck"})

@@ -11,12 +11,12 @@ from PySide6.QtWidgets import QLineEdit, QMessageBox, QPlainTextEdit, QWidget
 from pytestqt.qtbot import QtBot
 
 from desktop.cache import Cache
-from desktop.demo_data import pulled_changes
+from desktop.demo.sample_data import pulled_changes
 from desktop.ui.forms.record_form import RecordForm
 from desktop.ui.main_window import MainWindow
 from desktop.ui.timefmt import to_local, today
 from protocol.validate import normalise_datetime
-from tests.ui.helpers import seed_clients
+from tests.support.seeding import seed_clients
 
 
 def _line(form: RecordForm, name: str) -> QLineEdit:

@@ -11,12 +11,13 @@ from PySide6.QtWidgets import QAbstractItemView, QTableView
 from pytestqt.qtbot import QtBot
 
 from desktop.cache import Cache
+from desktop.cache.listing import ListQuery
 from desktop.ui.models.columns import COLUMNS
-from desktop.ui.models.listing import ListQuery
 from desktop.ui.models.record_model import ID_ROLE, PAGE_SIZE, RecordTableModel
 from desktop.ui.session import Session
 from protocol.collections import CLIENTS
-from tests.ui.helpers import column_texts, ids_of, seed_clients, seed_rows
+from tests.support.seeding import seed_clients, seed_rows
+from tests.ui.helpers import column_texts, ids_of
 
 
 def _model(session: Session) -> RecordTableModel:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from desktop.cache import Cache, UnknownCollection
-from desktop.cache.queries import fts_query
+from desktop.cache.listing import fts_query
 
 
 @pytest.fixture

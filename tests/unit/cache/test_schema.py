@@ -11,7 +11,7 @@ from desktop.cache import Cache, StorageError, StorageProblem, writes
 from desktop.cache.db import Database
 from desktop.cache.migrations import SCHEMA_VERSION, STEPS
 from desktop.cache.state import Key, write_values
-from desktop.paths import database_path
+from desktop.config.paths import database_path
 from protocol.collections import COLLECTIONS
 from protocol.messages import BranchInfo, DirectoryResponse
 from tests.unit.cache.helpers import FakeWall

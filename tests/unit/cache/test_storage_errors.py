@@ -16,7 +16,7 @@ from sqlalchemy import exc as sa_exc
 from desktop.cache import Cache, StorageError, StorageProblem
 from desktop.cache.db import Database
 from desktop.cache.errors import classify
-from desktop.paths import database_path
+from desktop.config.paths import database_path
 
 
 @pytest.fixture

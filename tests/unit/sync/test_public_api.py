@@ -13,8 +13,7 @@ SURFACES = {
     "desktop.sync.runner": ["Endpoint", "Runner", "RunnerConfig", "StatusCallback"],
     "desktop.sync.thread": ["SyncThread"],
     "desktop.sync.enrollment": ["Enrolled", "endpoint_for", "enroll_device", "normalise_server_url"],
-    "desktop.sync.commands": ["EXIT_UNREACHABLE", "enroll", "run", "sync_once"],
-    "desktop.credentials": [
+    "desktop.config.credentials": [
         "KEYRING_SERVICE",
         "TOKEN_FILENAME",
         "CredentialsError",

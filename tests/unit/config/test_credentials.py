@@ -12,7 +12,7 @@ from jaraco.classes import properties
 from keyring.backend import KeyringBackend
 from keyring.backends import fail
 
-from desktop.credentials import (
+from desktop.config.credentials import (
     KEYRING_SERVICE,
     TOKEN_FILENAME,
     CredentialsError,

@@ -3,7 +3,7 @@
 Everything is real and nothing is left behind: the server runs on an embedded
 PostgreSQL in a temporary folder, two installations ("North" and "South") are
 enrolled with codes the admin commands issue, and each window reaches the server
-through its own link relay (``desktop.demo_proxy``). The switch in each window's
+through its own link relay (``desktop.demo.link_proxy``). The switch in each window's
 toolbar cuts that link, so a newcomer can edit offline, watch the changes queue in
 the status bar, and see them sync (and any conflict resolve) when the link returns.
 
@@ -30,9 +30,9 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication, QToolButton
 
 from desktop.cache import Cache
-from desktop.demo_data import sample_appointments, sample_clients
-from desktop.demo_proxy import LinkProxy
-from desktop.demo_server import DemoServer, DemoServerError
+from desktop.demo.link_proxy import LinkProxy
+from desktop.demo.sample_data import sample_appointments, sample_clients
+from desktop.demo.server_process import DemoServer, DemoServerError
 from desktop.sync.enrollment import endpoint_for, enroll_device
 from desktop.sync.events import Mode
 from desktop.sync.runner import Runner

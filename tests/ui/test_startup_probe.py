@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtWidgets import QApplication, QDialog, QWidget
 from pytestqt.qtbot import QtBot
 
-from desktop.startup_probe import READY_ENV, READY_MARKER, install_ready_probe
+from desktop.ui.startup_probe import READY_ENV, READY_MARKER, install_ready_probe
 
 
 def test_nothing_is_installed_without_the_variable(qapp: QApplication) -> None:

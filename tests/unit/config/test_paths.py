@@ -7,7 +7,7 @@ from pathlib import Path
 import platformdirs
 import pytest
 
-from desktop.paths import DATA_DIR_ENV, database_path, resolve_data_dir
+from desktop.config.paths import DATA_DIR_ENV, database_path, resolve_data_dir
 
 
 def test_the_command_line_wins_over_the_environment(tmp_path: Path) -> None:

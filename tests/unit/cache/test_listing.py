@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from desktop.cache import Cache
-from desktop.ui.models.listing import CLIENT_NAME, Filters, ListQuery, Position, match_count_sql, page_sql
-from desktop.ui.models.reader import PageRow, Reader
+from desktop.cache.listing import CLIENT_NAME, Filters, ListQuery, Position, match_count_sql, page_sql
+from desktop.cache.reader import PageRow, Reader
 from protocol.collections import APPOINTMENTS, CLIENTS
-from tests.ui.helpers import seed_clients, seed_rows
+from tests.support.seeding import seed_clients, seed_rows
 
 NAMES = [
     "Ada Andersen",
@@ -219,3 +219,36 @@ def test_the_reader_fetches_the_matches_of_a_narrow_search_and_walks_for_a_broad
     assert match_count_sql(ListQuery(CLIENTS, "a d")) is None  # one letter: broad, walk without counting
     assert match_count_sql(ListQuery(APPOINTMENTS, "ada")) is None
     assert reader.page(ListQuery(CLIENTS, "ada"), 5) == _all_pages(reader, ListQuery(CLIENTS, "ada"), 2)[:5]
+
+
+@pytest.mark.parametrize("search", ["", "ada", "EMI", "prefers morn", "nobody-by-that-name"])
+def test_the_cache_reads_the_same_rows_the_lists_show(
+    cache: Cache, reader: Reader, clients: list[Any], search: str
+) -> None:
+    """One read path: ``Cache.list_rows`` (the command line's export) runs the lists' SQL."""
+    listed = [row.id for row in _all_pages(reader, ListQuery(CLIENTS, search), 7)]
+    assert [r.id for r in cache.list_rows("clients", search, limit=None)] == listed
+    assert cache.count("clients", search) == reader.count(ListQuery(CLIENTS, search)) == len(listed)
+
+
+def test_the_cache_finds_appointments_by_their_clients_words_as_the_list_does(
+    cache: Cache, reader: Reader, appointments: dict[str, Any]
+) -> None:
+    client = cache.get("clients", appointments["clients"][1])
+    assert client is not None
+    search = f"{client.fields['name'].split()[0]} massage"
+    listed = [row.id for row in _all_pages(reader, ListQuery(APPOINTMENTS, search), 50)]
+    assert listed
+    assert [r.id for r in cache.list_rows("appointments", search, limit=None)] == listed
+
+
+def test_whole_rows_come_with_their_clocks_and_deleted_ones_on_request(
+    cache: Cache, clients: list[Any]
+) -> None:
+    gone = clients[0][0]
+    cache.delete("clients", gone)
+    everything = cache.list_rows("clients", include_deleted=True, limit=None)
+    assert len(everything) == len(clients)
+    (deleted,) = [r for r in everything if r.id == gone]
+    assert deleted.deleted and isinstance(deleted.clocks, dict) and deleted.clocks
+    assert gone not in {r.id for r in cache.list_rows("clients", limit=None)}

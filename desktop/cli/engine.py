@@ -1,10 +1,10 @@
 """The engine's commands of ``branchsync``: ``enroll``, ``sync --once`` and ``run``.
 
-``desktop.cli`` parses the arguments and imports this module only when one of these
-commands runs. Each returns the exit code; failures are one line on stderr. Exit codes
-(as ``desktop.cli`` documents them): 0 done, 1 refused (bad code, revoked, server
-refuses), 2 not enrolled / bad configuration, 3 server unreachable (changes stay
-queued), 4 disk or data folder failed (raised to ``desktop.cli``).
+``desktop.cli.parser`` parses the arguments and imports this module only when one of
+these commands runs. Each returns the exit code (``desktop.cli.exit_codes``); failures
+are one line on stderr: 1 refused (bad code, revoked, server refuses), 2 not enrolled /
+bad configuration, 3 server unreachable (changes stay queued); a disk or data folder
+that failed is raised to ``desktop.cli.console`` (4).
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ import asyncio
 import signal
 import socket
 import ssl
-import sys
 from collections.abc import Coroutine
 from typing import Any
 
 from desktop.cache import Cache
-from desktop.cli import EXIT_REFUSED, EXIT_USAGE, PROG
+from desktop.cli.exit_codes import EXIT_REFUSED, EXIT_UNREACHABLE, EXIT_USAGE
+from desktop.cli.output import fail
 from desktop.config import ConfigError, Setting, client_ssl_context, load_config
-from desktop.credentials import CredentialsError
+from desktop.config.credentials import CredentialsError
 from desktop.sync.actions import Outcome
 from desktop.sync.enrollment import endpoint_for, enroll_device
 from desktop.sync.errors import (
@@ -37,14 +37,7 @@ from desktop.sync.events import Mode
 from desktop.sync.runner import Runner
 from desktop.sync.status import StatusSnapshot
 
-__all__ = ["EXIT_UNREACHABLE", "enroll", "run", "sync_once"]
-
-EXIT_UNREACHABLE = 3
-
-
-def _fail(message: str, code: int) -> int:
-    print(f"{PROG}: {message}", file=sys.stderr)
-    return code
+__all__ = ["enroll", "run", "sync_once"]
 
 
 def _ssl_context(args: argparse.Namespace) -> ssl.SSLContext:
@@ -64,15 +57,15 @@ def enroll(args: argparse.Namespace) -> int:
         with Cache(args.data_dir) as cache:
             done = asyncio.run(enroll_device(cache, args.server, args.code, name, ssl_context=context))
     except (ValueError, ConfigError, AlreadyEnrolled) as exc:
-        return _fail(str(exc), EXIT_USAGE)
+        return fail(str(exc), EXIT_USAGE)
     except EnrollmentRefused as exc:
-        return _fail(f"enrolment refused ({exc.code}): {exc}", EXIT_REFUSED)
+        return fail(f"enrolment refused ({exc.code}): {exc}", EXIT_REFUSED)
     except (ServerUnreachable, ServerFailed, BadAnswer) as exc:
-        return _fail(str(exc), EXIT_UNREACHABLE)
+        return fail(str(exc), EXIT_UNREACHABLE)
     except TransportError as exc:
-        return _fail(f"the server refused the enrolment: {exc}", EXIT_REFUSED)
+        return fail(f"the server refused the enrolment: {exc}", EXIT_REFUSED)
     except CredentialsError as exc:
-        return _fail(str(exc), EXIT_REFUSED)
+        return fail(str(exc), EXIT_REFUSED)
     print(f"enrolled as device {done.device_id} of branch {done.branch_name} on {done.server_url}")
     return 0
 
@@ -103,9 +96,9 @@ def sync_once(args: argparse.Namespace) -> int:
             why = status.last_error or "the server cannot be reached"
             if outcome is None:
                 why = f"not done after {args.timeout:g} s ({why})"
-            return _fail(f"{why}; {counts.pending} change(s) pending, kept queued", EXIT_UNREACHABLE)
+            return fail(f"{why}; {counts.pending} change(s) pending, kept queued", EXIT_UNREACHABLE)
         case Outcome.REVOKED | Outcome.UPDATE_REQUIRED | Outcome.FAILED:
-            return _fail(
+            return fail(
                 f"{status.last_error or outcome.value}; {counts.pending} change(s) pending", EXIT_REFUSED
             )
 
@@ -128,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         printer.runner = prepared
         asyncio.run(_until_signalled(prepared))
     if prepared.status.halted is not None:
-        return _fail(prepared.status.last_error or prepared.status.halted.value, EXIT_REFUSED)
+        return fail(prepared.status.last_error or prepared.status.halted.value, EXIT_REFUSED)
     return 0
 
 
@@ -172,7 +165,7 @@ def _runner(
     try:
         endpoint = endpoint_for(cache, _ssl_context(args))
     except (NotEnrolled, ConfigError) as exc:
-        return _fail(str(exc), EXIT_USAGE)
+        return fail(str(exc), EXIT_USAGE)
     except CredentialsError as exc:
-        return _fail(str(exc), EXIT_REFUSED)
+        return fail(str(exc), EXIT_REFUSED)
     return Runner(cache, endpoint, mode=mode, on_status=on_status)

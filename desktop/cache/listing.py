@@ -2,8 +2,13 @@
 
 Lists page by *keyset* (the sort value and ``pk`` of the last row shown), so the
 200th page costs what the first does. Search is FTS5 prefix matching
-(``desktop.cache.queries.fts_query``); appointments also match their client's name,
-phone, email and notes, word by word.
+(``fts_query``); appointments also match their client's name, phone, email and notes,
+word by word.
+
+The UI's lists read pages (``page_sql``) through ``desktop.cache.reader``; the cache's
+own reads (``Cache.list_rows``, which the command line's ``export`` uses) take whole
+stored rows (``rows_sql``) through ``desktop.cache.queries``: one set of conditions, so
+a search or a list gives the same rows everywhere.
 
 A search sorted by the natural column (clients by name) can run two ways, and the
 faster one depends on how many rows match:
@@ -18,8 +23,7 @@ faster one depends on how many rows match:
 ``match_count_sql`` (an FTS5-only count, a millisecond or less for a word) decides;
 ``NARROW_MATCHES`` is where the two cost the same on the benchmark machine.
 
-Nothing here runs a query: the functions return SQL text and parameters for
-``desktop.ui.models.reader``.
+Nothing here runs a query: the functions return SQL text and parameters.
 """
 
 from __future__ import annotations
@@ -27,7 +31,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from desktop.cache.queries import fts_query
 from desktop.cache.schema import RECORD_TABLES, fts_name, sort_column
 from protocol.collections import CLIENTS, Collection
 
@@ -39,8 +42,10 @@ __all__ = [
     "Position",
     "Sql",
     "count_sql",
+    "fts_query",
     "match_count_sql",
     "page_sql",
+    "rows_sql",
     "selected_columns",
 ]
 
@@ -51,6 +56,18 @@ Sql = tuple[str, dict[str, Any]]
 
 NARROW_MATCHES = 4000
 """Searches matching at most this many rows fetch the matches instead of walking the index."""
+
+
+def fts_query(search: str) -> str | None:
+    """An FTS5 query matching rows that have every typed word as a word prefix.
+
+    Pure. Each word is quoted, so nothing typed can be read as FTS5 syntax; words
+    without a letter or digit are ignored. None when nothing is left to search for.
+    """
+    words = [word for word in search.split() if any(ch.isalnum() for ch in word)]
+    if not words:
+        return None
+    return " ".join('"' + word.replace('"', '""') + '"*' for word in words)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +91,8 @@ class ListQuery:
     """A field name, or ``CLIENT_NAME`` for appointments; None sorts by the natural column."""
     descending: bool = False
     filters: Filters = field(default_factory=Filters)
+    include_deleted: bool = False
+    """List deleted rows too (the cache's reads may; the UI's lists never do)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +164,7 @@ def _search_conditions(query: ListQuery, params: dict[str, Any]) -> list[str]:
 
 
 def _filter_conditions(query: ListQuery, params: dict[str, Any]) -> list[str]:
-    conditions = ["t.deleted = 0"]
+    conditions = [] if query.include_deleted else ["t.deleted = 0"]
     filters = query.filters
     fields = query.collection.field_names
     if filters.branch_id is not None and "branch_id" in fields:
@@ -213,10 +232,32 @@ def page_sql(query: ListQuery, limit: int, after: Position | None = None, *, wal
         columns += f", c.name AS {CLIENT_NAME}"
     sql = (
         f"SELECT t.pk, t.id, {expression}, {columns} {_from_clause(query, expression, walk_index)} "
-        f"WHERE {' AND '.join(conditions)} "
+        f"WHERE {_all(conditions)} "
         f"ORDER BY {expression}{direction}, t.pk{direction} LIMIT :limit"
     )
     return sql, params
+
+
+def rows_sql(query: ListQuery, limit: int | None = None, offset: int = 0) -> Sql:
+    """Whole stored rows (every column of the table, in its order) in list order, by offset.
+
+    For reads that need the row itself (its clocks, its deleted flag), not a page of a list.
+    """
+    params: dict[str, Any] = {"limit": -1 if limit is None else limit, "offset": offset}
+    expression, _ = _sort_expression(query)
+    conditions = _filter_conditions(query, params)
+    direction = " DESC" if query.descending else ""
+    columns = ", ".join(f"t.{column.name}" for column in RECORD_TABLES[query.collection.name].columns)
+    sql = (
+        f"SELECT {columns} {_from_clause(query, expression, walk_index=False)} "
+        f"WHERE {_all(conditions)} "
+        f"ORDER BY {expression}{direction}, t.pk{direction} LIMIT :limit OFFSET :offset"
+    )
+    return sql, params
+
+
+def _all(conditions: list[str]) -> str:
+    return " AND ".join(conditions) or "1"
 
 
 def match_count_sql(query: ListQuery) -> Sql | None:
@@ -242,4 +283,4 @@ def count_sql(query: ListQuery) -> Sql:
     """How many rows the list has in all (for the count shown next to it)."""
     params: dict[str, Any] = {}
     conditions = _filter_conditions(query, params)
-    return f"SELECT count(*) FROM {query.collection.name} AS t WHERE {' AND '.join(conditions)}", params
+    return f"SELECT count(*) FROM {query.collection.name} AS t WHERE {_all(conditions)}", params

@@ -16,8 +16,7 @@ from types import TracebackType
 from typing import Any
 
 from desktop.cache.errors import storage_errors
-from desktop.cache.schema import RECORD_TABLES
-from desktop.ui.models.listing import (
+from desktop.cache.listing import (
     NARROW_MATCHES,
     ListQuery,
     Position,
@@ -26,6 +25,7 @@ from desktop.ui.models.listing import (
     page_sql,
     selected_columns,
 )
+from desktop.cache.schema import RECORD_TABLES
 from protocol.collections import FieldKind
 
 __all__ = ["PageRow", "Reader"]

@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from desktop.demo_data import pulled_changes, sample_appointments, sample_clients
+from desktop.demo.sample_data import pulled_changes, sample_appointments, sample_clients
 from protocol.collections import APPOINTMENTS, CLIENTS
 from protocol.validate import validate_fields
 

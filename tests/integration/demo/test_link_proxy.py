@@ -1,4 +1,4 @@
-"""The demo's link relay over real sockets: it relays, stalls, cuts and comes back."""
+"""The link relay over real sockets: it relays, stalls, cuts and comes back."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from desktop.demo_proxy import LinkProxy, LinkState
+from desktop.demo.link_proxy import LinkProxy, LinkState
 
 QUIET = 0.3
 """How long silence must last to count as "nothing arrives" (a stalled link)."""
@@ -108,3 +108,29 @@ def test_an_unreachable_target_closes_the_client() -> None:
     with LinkProxy("127.0.0.1", dead_port) as relay:
         assert _sees_the_link_closed(relay)
         assert _sees_the_link_closed(relay)
+
+
+def test_a_one_way_stall_delivers_requests_but_holds_the_answers(relay: LinkProxy) -> None:
+    with _connect(relay) as sock:
+        assert _exchange(sock, b"first") == b"first"
+        relay.stall("to_client")
+        sock.sendall(b"asked")  # reaches the echo server, whose answer waits in the relay
+        sock.settimeout(QUIET)
+        with pytest.raises(TimeoutError):
+            sock.recv(4096)
+        relay.restore()
+        sock.settimeout(5)
+        assert sock.recv(4096) == b"asked"
+
+
+def test_a_cut_link_keeps_its_port_and_counts_what_it_accepted(relay: LinkProxy) -> None:
+    with _connect(relay) as sock:
+        assert _exchange(sock, b"up") == b"up"
+    assert relay.accepted == 1
+    relay.cut()
+    with socket.socket() as other, pytest.raises(OSError):
+        other.bind(("127.0.0.1", relay.port))  # nobody else can take it meanwhile
+    relay.restore()
+    with _connect(relay) as sock:
+        assert _exchange(sock, b"back") == b"back"
+    assert relay.accepted == 2
