@@ -21,6 +21,7 @@ it, the transaction is rolled back and the whole batch is planned again.
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 import uuid
@@ -45,7 +46,7 @@ from server.state import ServerState
 from server.tables import CHANGE_SEQ, RECORD_TABLES, applied_mutations, rejections
 from server.write_plan import Applied, Duplicate, Outcome, Plan, Rejected, RowKey, plan_batch
 
-__all__ = ["WriteConflict", "apply_mutations", "write_batch"]
+__all__ = ["RowExists", "RowGone", "RowRule", "WriteConflict", "apply_mutations", "write_batch"]
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +63,29 @@ class RowExists(ServerError):
     so of two concurrent creates of one id exactly one succeeds)."""
 
 
+class RowGone(ServerError):
+    """A write to an existing row found it missing or deleted (checked under the row lock,
+    so a delete that commits first wins over a later edit of the REST API)."""
+
+
+class RowRule(enum.Enum):
+    """What a batch's rows must be before it writes, checked under their row locks."""
+
+    ANY = "any"
+    """Merge into whatever is there (a push: a later edit brings a deleted row back)."""
+    NOT_LIVE = "not_live"
+    """Raise ``RowExists`` if a row is live (REST create)."""
+    LIVE = "live"
+    """Raise ``RowGone`` unless every row is live (REST patch and delete)."""
+
+
 async def apply_mutations(
     state: ServerState,
     author: Author,
     mutations: Sequence[Mutation],
     *,
     stamp_with_server_clock: bool = False,
-    create_only: bool = False,
+    rows: RowRule = RowRule.ANY,
 ) -> list[MutationResult]:
     """Apply ``mutations`` in one transaction and answer each of them, in order.
 
@@ -78,7 +95,8 @@ async def apply_mutations(
         mutations: at most ``MAX_MUTATIONS_PER_PUSH`` (the route enforces it).
         stamp_with_server_clock: stamp every mutation with the server's clock instead
             of its own ``hlc`` (the REST resources; integrations have no clock).
-        create_only: raise ``RowExists`` rather than merge into a live row (REST create).
+        rows: what the touched rows must be (``RowRule``); REST create and patch
+            check it here, inside the write transaction, not in a read before it.
 
     Returns:
         One ``MutationResult`` per mutation: ``applied`` (``seq``, ``lost``),
@@ -94,7 +112,7 @@ async def apply_mutations(
                     mutations,
                     max_clock_skew_s=state.settings.max_clock_skew_s,
                     stamp_with_server_clock=stamp_with_server_clock,
-                    create_only=create_only,
+                    rows=rows,
                 )
             state.metrics.observe_results(results)  # counted once committed
             return results
@@ -117,24 +135,20 @@ async def write_batch(
     *,
     max_clock_skew_s: float,
     stamp_with_server_clock: bool = False,
-    create_only: bool = False,
+    rows: RowRule = RowRule.ANY,
 ) -> list[MutationResult]:
     """``apply_mutations`` inside the caller's transaction (the caller commits).
 
     Raises:
         WriteConflict: a concurrent writer created a row or answered a mutation id
             this batch planned for; roll back and call again.
-        RowExists: ``create_only`` and a mutation's row is there and not deleted.
+        RowExists: ``rows`` is ``NOT_LIVE`` and a mutation's row is there and not deleted.
+        RowGone: ``rows`` is ``LIVE`` and a mutation's row is missing or deleted.
     """
     if not mutations:
         return []
     current, seqs, bases = await _lock_rows(conn, mutations)
-    if create_only:
-        taken = [
-            m.row_id for m in mutations if (row := current.get((m.collection, m.row_id))) and not row.deleted
-        ]
-        if taken:
-            raise RowExists(f"row {taken[0]} exists")
+    _check_rows(rows, current, mutations)
     driver = await _driver(conn)
     answered = await _answered(driver, {m.id for m in mutations})
     plan = plan_batch(
@@ -157,6 +171,20 @@ async def write_batch(
     await _remember(driver, mutations, plan, results, author, head=head)
     await _record_rejections(conn, mutations, plan, author)
     return results
+
+
+def _check_rows(rule: RowRule, current: dict[RowKey, Row], mutations: Sequence[Mutation]) -> None:
+    """Enforce ``rule`` on the locked rows ``current``."""
+    if rule is RowRule.ANY:
+        return
+    live = {
+        m.row_id: (row := current.get((m.collection, m.row_id))) is not None and not row.deleted
+        for m in mutations
+    }
+    if rule is RowRule.NOT_LIVE and (taken := [row_id for row_id, is_live in live.items() if is_live]):
+        raise RowExists(f"row {taken[0]} exists")
+    if rule is RowRule.LIVE and (missing := [row_id for row_id, is_live in live.items() if not is_live]):
+        raise RowGone(f"row {missing[0]} does not exist or is deleted")
 
 
 _LOCK_AND_NUMBER = f"""

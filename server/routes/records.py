@@ -28,7 +28,7 @@ from server.errors import ApiError
 from server.record_queries import get_record, list_records
 from server.record_schemas import record_schemas
 from server.state import ServerState
-from server.writes import RowExists, apply_mutations
+from server.writes import RowExists, RowGone, RowRule, apply_mutations
 
 __all__ = ["MAX_PAGE", "router"]
 
@@ -66,12 +66,14 @@ async def _write(
     op: str,
     fields: dict[str, Any],
     *,
-    create_only: bool = False,
+    rows: RowRule,
 ) -> MutationResult:
     """One server-stamped mutation through the push's write path; 422 if refused.
 
     Raises:
-        RowExists: ``create_only`` and the row is live.
+        RowExists: ``rows`` is ``NOT_LIVE`` and the row is live.
+        ApiError: 404 when ``rows`` is ``LIVE`` and the row is missing or deleted by the
+            time the write holds its lock (a delete that committed first wins).
     """
     mutation = Mutation.model_validate(
         {
@@ -83,13 +85,16 @@ async def _write(
             "hlc": "",
         }
     )
-    [result] = await apply_mutations(
-        state,
-        Author(device.id, device.branch_id),
-        [mutation],
-        stamp_with_server_clock=True,
-        create_only=create_only,
-    )
+    try:
+        [result] = await apply_mutations(
+            state,
+            Author(device.id, device.branch_id),
+            [mutation],
+            stamp_with_server_clock=True,
+            rows=rows,
+        )
+    except RowGone:
+        raise _not_found(collection, row_id) from None
     if result.error is not None:
         raise _refused(result.error.code, result.error.message, result.error.field)
     return result
@@ -152,7 +157,7 @@ def _collection_router(collection: Collection) -> APIRouter:
         if errors:
             raise _refused(errors[0].code, errors[0].message, errors[0].field)
         try:
-            await _write(state, device, collection, row_id, "upsert", fields, create_only=True)
+            await _write(state, device, collection, row_id, "upsert", fields, rows=RowRule.NOT_LIVE)
         except RowExists:
             raise ApiError(
                 409,
@@ -166,17 +171,15 @@ def _collection_router(collection: Collection) -> APIRouter:
         row_id: uuid.UUID, body: BaseModel, device: CurrentDevice, state: StateDep
     ) -> dict[str, Any]:
         """Only the given fields change (later than any branch's edit, so they win)."""
-        current = await _live(state, collection, row_id)
         fields = body.model_dump(exclude_unset=True)
         if not fields:
-            return current
-        await _write(state, device, collection, row_id, "upsert", fields)
+            return await _live(state, collection, row_id)
+        await _write(state, device, collection, row_id, "upsert", fields, rows=RowRule.LIVE)
         return await _live(state, collection, row_id)
 
     async def delete_item(row_id: uuid.UUID, device: CurrentDevice, state: StateDep) -> Response:
         """Deletes for every branch; a later edit from a branch would bring the row back."""
-        await _live(state, collection, row_id)
-        await _write(state, device, collection, row_id, "delete", {})
+        await _write(state, device, collection, row_id, "delete", {}, rows=RowRule.LIVE)
         return Response(status_code=204)
 
     # The body models are built at run time from the collection, so their type can only

@@ -11,9 +11,13 @@ import httpx
 import pytest
 
 from protocol.hlc import HybridLogicalClock, parse, system_wall_ms
+from server.auth_types import Author
+from server.db import create_engine
+from server.writes import write_batch
+from tests.support.db_waits import wait_for_lock_waiters
 from tests.support.devices import Device
 from tests.support.live_server import LiveServer
-from tests.support.sync_client import mutation, pull_all, push, stamper
+from tests.support.sync_client import mutation, mutation_model, pull_all, push, stamper
 from tests.support.sync_socket import changes_until, next_frame, open_socket
 
 CLIENTS = "/api/v1/clients"
@@ -167,6 +171,40 @@ async def test_patch_changes_only_the_given_fields(http: httpx.AsyncClient, nort
     assert empty.status_code == 200 and empty.json() == body
     assert _error(no_name) == (422, "required", "name")
     assert _error(unknown)[:2] == (404, "not_found")
+
+
+async def test_a_patch_racing_a_delete_that_commits_first_is_not_found(
+    http: httpx.AsyncClient, north_device: Device, database_url: str
+) -> None:
+    """The row is live when the PATCH arrives, but a delete holding its row lock commits
+    before the PATCH can write: the contract says 404, and the row must stay deleted."""
+    created = await _create(http, north_device, {"name": "Ann"})
+    url = f"{CLIENTS}/{created['id']}"
+    gone = mutation_model(HybridLogicalClock("server.held").now(), op="delete", row_id=created["id"])
+    engine = create_engine(database_url, pool_size=2)
+    try:
+        async with engine.connect() as held:
+            transaction = await held.begin()
+            await write_batch(
+                held, HybridLogicalClock("server.held"), Author(None, None), [gone], max_clock_skew_s=300
+            )
+            patch = asyncio.create_task(
+                http.patch(url, json={"phone": "555 0100"}, headers=north_device.headers)
+            )
+            await wait_for_lock_waiters(engine, 1)  # the PATCH found the row live and waits on its lock
+            await transaction.commit()
+        patched = await patch
+    finally:
+        await engine.dispose()
+
+    after = await http.get(url, headers=north_device.headers)
+    mirror = (
+        await http.get(CLIENTS, params={"include_deleted": "true"}, headers=north_device.headers)
+    ).json()
+    assert patched.status_code == 404, patched.text
+    assert _error(patched)[:2] == (404, "not_found")
+    assert _error(after)[:2] == (404, "not_found")
+    assert [(item["deleted"], item["phone"]) for item in mirror["items"]] == [(True, None)]
 
 
 async def test_delete_hides_the_row_but_mirrors_can_still_see_it(
