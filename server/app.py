@@ -15,19 +15,19 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from server import embedded_pg, migrate
-from server.admin_web import routes as admin_web
-from server.db import create_engine
-from server.error_handlers import install_error_handlers
-from server.fanout import Fanout
-from server.limits import RequestLimits
-from server.logging_setup import RequestIdMiddleware
-from server.metrics import RequestMetrics
-from server.ops_tasks import OpsTasks
-from server.routes import directory, enroll, monitoring, ops, records, sync, ws
+from server.api.error_handlers import install_error_handlers
+from server.api.request_limits import RequestLimits
+from server.api.routes import branches, enroll, health, monitoring, records, sync, ws
+from server.api.runtime import ServerState
+from server.observability.logs import RequestIdMiddleware
+from server.observability.metrics import RequestMetrics
+from server.ops.admin_web import routes as admin_web
+from server.ops.tasks import OpsTasks
+from server.realtime.listener import Fanout
 from server.settings import Settings
-from server.state import ServerState
-from server.tables import server_meta
+from server.store import embedded_pg, migrate
+from server.store.engine import create_engine
+from server.store.tables import server_meta
 
 __all__ = ["create_app"]
 
@@ -74,6 +74,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestLimits)
     app.add_middleware(RequestMetrics)
     app.add_middleware(RequestIdMiddleware)
-    for module in (enroll, sync, directory, ws, records, ops, monitoring, admin_web):
+    for module in (enroll, sync, branches, ws, records, health, monitoring, admin_web):
         app.include_router(module.router)
     return app

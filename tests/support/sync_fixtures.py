@@ -11,10 +11,10 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server import migrate
-from server.db import create_engine
+from server.api.runtime import ServerState
 from server.settings import Settings
-from server.state import ServerState
+from server.store import migrate
+from server.store.engine import create_engine
 from tests.support.devices import Device, enrolled_device
 from tests.support.live_server import LiveServer, live_server
 

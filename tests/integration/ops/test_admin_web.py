@@ -8,12 +8,12 @@ import asyncio
 import httpx
 import pytest
 
-from server import migrate
-from server.admin_web.accounts import set_password
-from server.admin_web.routes import COOKIE
-from server.db import create_engine
 from server.errors import AdminError
+from server.ops.admin_web.accounts import set_password
+from server.ops.admin_web.routes import COOKIE
 from server.settings import Settings
+from server.store import migrate
+from server.store.engine import create_engine
 from tests.support.devices import enrolled_device
 from tests.support.live_server import LiveServer, live_server
 from tests.support.sync_client import mutation, push, stamper

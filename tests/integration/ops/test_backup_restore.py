@@ -10,12 +10,12 @@ import asyncpg
 import httpx
 import pytest
 
-from server.backup import create_backup, restore_backup
-from server.backup_files import list_backups, manifest_path, read_manifest
-from server.db import asyncpg_url
 from server.errors import BackupError, RestoreRefused
-from server.ops_tables import UNSAVED_TABLES
+from server.ops.backup import create_backup, restore_backup
+from server.ops.backup_files import list_backups, manifest_path, read_manifest
 from server.settings import Settings
+from server.store.engine import asyncpg_url
+from server.store.ops_tables import UNSAVED_TABLES
 from tests.support import postgres
 from tests.support.devices import enrolled_device
 from tests.support.live_server import live_server

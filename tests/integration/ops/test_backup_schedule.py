@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from server.backup_files import list_backups
+from server.ops.backup_files import list_backups
 from server.settings import Settings
 from tests.support.live_server import live_server
 from tests.support.scrape import value, wait_for_metric
@@ -54,7 +54,10 @@ async def test_a_failed_backup_shows_in_metrics(
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the backups should go")
     settings = Settings(database_url=database_url, data_dir=tmp_path, backup_enabled=True, backup_dir=blocked)
-    with caplog.at_level(logging.ERROR, logger="server.backup_scheduler"), live_server(settings) as running:
+    with (
+        caplog.at_level(logging.ERROR, logger="server.ops.backup_scheduler"),
+        live_server(settings) as running,
+    ):
         async with httpx.AsyncClient(base_url=running.url, timeout=30) as client:
             samples = await wait_for_metric(
                 client,

@@ -11,7 +11,7 @@ import asyncio
 from contextlib import ExitStack
 from pathlib import Path
 
-from server.backup import create_backup, restore_backup
+from server.ops.backup import create_backup, restore_backup
 from server.settings import Settings
 from tests.support.desktop_engine import enrolled_installation, wait_until
 from tests.support.live_server import free_port, live_server

@@ -11,9 +11,9 @@ import httpx
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.housekeeping import sweep
+from server.ops.housekeeping import sweep
 from server.settings import Settings
-from server.tables import applied_mutations, rejections
+from server.store.tables import applied_mutations, rejections
 from tests.support.devices import Device, enrolled_device
 from tests.support.live_server import LiveServer, live_server
 from tests.support.scrape import value, wait_for_metric

@@ -8,7 +8,7 @@ import re
 import httpx
 import pytest
 
-from server.logging_setup import JsonFormatter
+from server.observability.logs import JsonFormatter
 from tests.support.devices import issue_code, protocol_headers
 from tests.support.live_server import LiveServer
 

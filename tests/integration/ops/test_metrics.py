@@ -8,10 +8,10 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
-from server.db import create_engine
-from server.fanout import LISTENER_APP_NAME
-from server.metrics import METRIC_FAMILIES
+from server.observability.metrics import METRIC_FAMILIES
+from server.realtime.listener import LISTENER_APP_NAME
 from server.settings import Settings
+from server.store.engine import create_engine
 from tests.support.devices import enrolled_device
 from tests.support.live_server import LiveServer, live_server
 from tests.support.scrape import Samples, scrape, value, wait_for_metric

@@ -5,10 +5,10 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import text
 
-from server.db import create_engine
-from server.readiness import check_readiness
+from server.api.runtime import ServerState
+from server.observability.readiness import check_readiness
 from server.settings import Settings
-from server.state import ServerState
+from server.store.engine import create_engine
 from tests.support.live_server import free_port
 
 

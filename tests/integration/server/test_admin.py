@@ -1,4 +1,4 @@
-"""``server.admin`` against a real, migrated PostgreSQL: what the CLI does, without it."""
+"""``server.ops.admin`` against a real, migrated PostgreSQL: what the CLI does, without it."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server import admin, migrate
-from server.db import DEVICES_CHANNEL, asyncpg_url, create_engine
-from server.enrollment import enroll
 from server.errors import AdminError
-from server.tables import branches, enroll_codes
+from server.identity.enrollment import enroll
+from server.ops import admin
+from server.store import migrate
+from server.store.engine import DEVICES_CHANNEL, asyncpg_url, create_engine
+from server.store.tables import branches, enroll_codes
 
 
 @pytest.fixture

@@ -15,11 +15,11 @@ from fastapi import FastAPI
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server import admin
+from server.api.auth import CurrentDevice
 from server.app import create_app
-from server.auth import CurrentDevice
+from server.ops import admin
 from server.settings import Settings
-from server.tables import devices
+from server.store.tables import devices
 from tests.support.devices import Device, enrolled_device, protocol_headers
 from tests.support.live_server import LiveServer, live_server
 

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from desktop.cache import Cache
 from protocol.hlc import system_wall_ms
 from protocol.messages import PullResponse, PushResponse
-from server import migrate
+from server.store import migrate
 from tests.support.devices import Device, enrolled_device
 from tests.support.live_server import LiveServer
 from tests.support.sync_client import mutation, pull_all, push, stamper

@@ -21,8 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from server import migrate
 from server.settings import Settings
+from server.store import migrate
 from tests.support.devices import protocol_headers
 from tests.support.live_server import free_port, live_server
 

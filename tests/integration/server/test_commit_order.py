@@ -17,10 +17,10 @@ import pytest
 from sqlalchemy import text
 
 from protocol.hlc import HybridLogicalClock
-from server.auth_types import Author
-from server.db import create_engine
 from server.settings import Settings
-from server.writes import write_batch
+from server.store.engine import create_engine
+from server.sync.author import Author
+from server.sync.write_path import write_batch
 from tests.support.db_waits import wait_for_lock_waiters
 from tests.support.devices import Device, enrolled_device
 from tests.support.live_server import LiveServer, live_server

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from protocol.messages import DirectoryResponse
 from protocol.timezones import zone_or_none
-from server import admin, migrate
+from server.ops import admin
+from server.store import migrate
 from tests.support.devices import enrolled_device, protocol_headers
 from tests.support.live_server import LiveServer
 

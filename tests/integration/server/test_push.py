@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from protocol.hlc import HybridLogicalClock, parse, system_wall_ms
 from protocol.messages import PushResponse
-from server.tables import applied_mutations, rejections
+from server.store.tables import applied_mutations, rejections
 from tests.support.devices import Device, enrolled_device
 from tests.support.live_server import LiveServer
 from tests.support.sync_client import mutation, pull_all, push, stamper

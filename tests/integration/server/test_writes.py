@@ -1,4 +1,4 @@
-"""``server.writes`` against a real PostgreSQL, with writers racing each other.
+"""``server.sync.write_path`` against a real PostgreSQL, with writers racing each other.
 
 A first writer is held inside its transaction (after it planned and took its change
 numbers) while a second writer runs; the second must end up with the answer it would
@@ -15,11 +15,11 @@ from sqlalchemy import select
 
 from protocol.hlc import HybridLogicalClock
 from protocol.messages import Mutation, MutationResult
-from server.auth_types import Author
-from server.changes import head_seq, read_changes
-from server.state import ServerState
-from server.tables import RECORD_TABLES
-from server.writes import apply_mutations, write_batch
+from server.api.runtime import ServerState
+from server.store.tables import RECORD_TABLES
+from server.sync.author import Author
+from server.sync.change_log import head_seq, read_changes
+from server.sync.write_path import apply_mutations, write_batch
 from tests.support.db_waits import wait_for_lock_waiters
 from tests.support.sync_client import mutation_model
 

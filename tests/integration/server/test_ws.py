@@ -26,11 +26,11 @@ from sqlalchemy import select
 from websockets.asyncio.client import ClientConnection
 
 from server.app import create_app
-from server.db import create_engine
-from server.fanout import LISTENER_APP_NAME, Fanout
-from server.fanout_hub import Hub
+from server.realtime.hub import Hub
+from server.realtime.listener import LISTENER_APP_NAME, Fanout
 from server.settings import Settings
-from server.tables import devices
+from server.store.engine import create_engine
+from server.store.tables import devices
 from tests.support.devices import Device, enrolled_device
 from tests.support.live_server import LiveServer, live_server
 from tests.support.server_process import run_cli
@@ -290,7 +290,7 @@ async def test_a_dead_peer_is_dropped_by_protocol_pings(start: Callable[..., Run
 async def test_after_losing_its_connections_the_fanout_reconnects_and_catches_up(
     running: Running, http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="server.fanout")
+    caplog.set_level(logging.WARNING, logger="server.realtime.listener")
     device = await running.device()
     async with await open_socket(running.server.ws_url, device) as ws:
         hello = await next_frame(ws)

@@ -7,8 +7,15 @@ import re
 
 import pytest
 
-from server.auth import bearer_token
-from server.credentials import TOKEN_PREFIX, hash_code, hash_token, new_code, new_token, normalize_code
+from server.identity.authentication import bearer_token
+from server.identity.credentials import (
+    TOKEN_PREFIX,
+    hash_code,
+    hash_token,
+    new_code,
+    new_token,
+    normalize_code,
+)
 
 
 def test_tokens_carry_256_random_bits() -> None:

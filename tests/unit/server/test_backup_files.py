@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from server.backup_files import (
+from server.errors import BackupError
+from server.ops.backup_files import (
     Manifest,
     backup_name,
     list_backups,
@@ -18,7 +19,6 @@ from server.backup_files import (
     verify_checksum,
     write_manifest,
 )
-from server.errors import BackupError
 
 
 def make_backup(directory: Path, moment: datetime, content: bytes = b"dump") -> Path:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from server.backup_scheduler import next_delay
-from server.fleet import BackupStatus
+from server.observability.fleet import BackupStatus
+from server.ops.backup_scheduler import next_delay
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 HOUR = 3600.0

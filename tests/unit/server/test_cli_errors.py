@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from server.cli_errors import describe_failure
+from server.cli.failures import describe_failure
 from server.errors import AdminError, DatabaseUnavailable
 
 

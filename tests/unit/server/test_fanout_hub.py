@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from server.fanout_hub import WAIT, Close, CloseReason, Frame, Hub, Send, Subscription
+from server.realtime.hub import WAIT, Close, CloseReason, Frame, Hub, Send, Subscription
 
 
 class Wakes:

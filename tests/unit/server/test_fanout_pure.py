@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from server.fanout import parse_head, reconnect_delays
+from server.realtime.listener import parse_head, reconnect_delays
 
 
 @pytest.mark.parametrize(("payload", "head"), [("42", 42), ("0", 0), ("", None), ("4x", None), ("ab", None)])

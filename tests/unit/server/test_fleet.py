@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from server.fleet import BackupStatus, build_fleet
+from server.observability.fleet import BackupStatus, build_fleet
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 NORTH, SOUTH, EMPTY = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()

@@ -8,8 +8,8 @@ import logging
 
 import pytest
 
-from server.credentials import new_code, new_token
-from server.logging_setup import JsonFormatter, TextFormatter, configure_logging, redact
+from server.identity.credentials import new_code, new_token
+from server.observability.logs import JsonFormatter, TextFormatter, configure_logging, redact
 
 
 def test_tokens_codes_and_credentials_are_scrubbed() -> None:

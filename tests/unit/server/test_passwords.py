@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.admin_web.passwords import hash_password, verify_password
+from server.ops.admin_web.passwords import hash_password, verify_password
 
 
 def test_hash_verifies_only_its_password_and_is_salted() -> None:

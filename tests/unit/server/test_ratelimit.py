@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.ratelimit import RateLimiter, retry_after_header
+from server.identity.rate_limit import RateLimiter, retry_after_header
 
 
 def test_a_burst_is_allowed_then_the_rate_holds() -> None:

@@ -7,7 +7,7 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.windows import LatencyWindow, MinuteSeries, quantile
+from server.observability.recent_history import LatencyWindow, MinuteSeries, quantile
 
 
 def test_quantiles_of_a_window_forget_old_samples() -> None:

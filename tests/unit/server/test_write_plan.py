@@ -9,7 +9,7 @@ from protocol.errors import ErrorCode
 from protocol.hlc import HybridLogicalClock
 from protocol.merge import DELETED, Row
 from protocol.messages import Mutation
-from server.write_plan import Applied, Duplicate, Plan, Rejected, RowKey, plan_batch
+from server.sync.write_plan import Applied, Duplicate, Plan, Rejected, RowKey, plan_batch
 
 NOW_MS = 1_800_000_000_000
 SKEW_MS = 300_000

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from protocol.messages import Change, ChangesFrame, HelloFrame, StatusFrame, parse_server_frame
-from server.ws_frames import (
+from server.realtime.frames import (
     RESYNC_TEXT,
     Ignored,
     StatusThrottle,

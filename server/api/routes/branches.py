@@ -1,0 +1,24 @@
+"""``GET /api/v1/branches``: the branch directory (names, time zones, devices) for desktops."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from protocol.messages import DirectoryResponse
+from server.api.auth import CurrentDevice
+from server.api.deps import StateDep
+from server.api.openapi import error_responses
+from server.identity.branch_directory import read_directory
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1", tags=["directory"], responses=error_responses(401, 429))
+
+
+@router.get("/branches", response_model=DirectoryResponse)
+async def branch_directory(device: CurrentDevice, state: StateDep) -> DirectoryResponse:
+    """Every branch (by name, with its IANA time zone or null) and every device ever enrolled,
+    revoked ones included, so a conflict can always say which device and branch won."""
+    del device  # authenticated and rate limited; every device may read the whole directory
+    async with state.engine.connect() as conn:
+        return await read_directory(conn)

@@ -1,0 +1,2 @@
+"""PostgreSQL: the engine, the schema (tables, row codec, Alembic migrations) and the
+embedded cluster used when no ``DATABASE_URL`` is given. Knows nothing of HTTP."""
