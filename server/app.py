@@ -1,8 +1,9 @@
 """The ASGI application, built by ``create_app(settings)``; nothing happens at import.
 
 The lifespan resolves the database (the external ``DATABASE_URL`` or the embedded
-cluster), migrates it, reads the epoch, starts the fan-out listener and tears it all
-down again on shutdown.
+cluster), migrates it, reads the epoch, starts the fan-out listener and the background
+work, hands the routes their ``Runtime`` and tears it all down again on shutdown. This
+is the one module that wires the packages together.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from sqlalchemy import select
 from server.api.error_handlers import install_error_handlers
 from server.api.request_limits import RequestLimits
 from server.api.routes import branches, enroll, health, monitoring, records, sync, ws
-from server.api.runtime import ServerState
+from server.api.runtime import Runtime, new_server_clock
 from server.observability.logs import RequestIdMiddleware
-from server.observability.metrics import RequestMetrics
+from server.observability.metrics import Metrics, RequestMetrics
 from server.ops.admin_web import routes as admin_web
 from server.ops.tasks import OpsTasks
 from server.realtime.listener import Fanout
@@ -50,17 +51,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 epoch = (
                     await conn.execute(select(server_meta.c.value).where(server_meta.c.key == "epoch"))
                 ).scalar_one()
-            state = ServerState(settings=settings, engine=engine, database_url=url, epoch=epoch)
-            state.fanout = Fanout(state)
-            await state.fanout.start()
-            state.ops = OpsTasks(state)
-            await state.ops.start()
-            app.state.branchsync = state
+            clock = new_server_clock()
+            metrics = Metrics()
+            fanout = Fanout(
+                engine, url, queue_frames=settings.ws_queue_frames, reconnects=metrics.listener_reconnects
+            )
+            await fanout.start()
             try:
-                yield
+                ops = OpsTasks(settings, engine, url, metrics, fanout.hub, node=clock.node)
+                await ops.start()
+                try:
+                    app.state.branchsync = Runtime.build(settings, engine, epoch, clock, metrics, fanout)
+                    yield
+                finally:
+                    await ops.stop()
             finally:
-                await state.ops.stop()
-                await state.fanout.stop()
+                await fanout.stop()
         finally:
             await engine.dispose()
 

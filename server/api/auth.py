@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from protocol.errors import ErrorCode
-from server.api.deps import StateDep
+from server.api.deps import RuntimeDep
 from server.errors import ApiError
 from server.identity.authentication import AuthenticatedDevice, authenticate, bearer_token
 from server.identity.rate_limit import RateLimiter, retry_after_header
@@ -25,7 +25,7 @@ def _unauthorized(message: str) -> ApiError:
     return ApiError(401, ErrorCode.UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"})
 
 
-async def current_device(request: Request, state: StateDep) -> AuthenticatedDevice:
+async def current_device(request: Request, runtime: RuntimeDep) -> AuthenticatedDevice:
     """FastAPI dependency: the calling device, within its request rate.
 
     Raises:
@@ -35,11 +35,11 @@ async def current_device(request: Request, state: StateDep) -> AuthenticatedDevi
     token = bearer_token(request.headers.get("authorization"))
     if token is None:
         raise _unauthorized("missing device token (Authorization: Bearer <token>)")
-    async with state.engine.connect() as conn:
+    async with runtime.engine.connect() as conn:
         device = await authenticate(conn, token)
     if device is None:
         raise _unauthorized("unknown or revoked device token")
-    within_rate(state.limiter, device.id, "requests from this device")
+    within_rate(runtime.limiter, device.id, "requests from this device")
     return device
 
 

@@ -7,20 +7,20 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.api.runtime import ServerState
+from server.api.runtime import Runtime
 
-__all__ = ["EngineDep", "StateDep", "get_state"]
+__all__ = ["EngineDep", "RuntimeDep", "get_runtime"]
 
 
-def get_state(request: Request) -> ServerState:
-    """The running process's state, set by the lifespan."""
-    state: ServerState = request.app.state.branchsync
-    return state
+def get_runtime(request: Request) -> Runtime:
+    """The running process's runtime, set by the lifespan."""
+    runtime: Runtime = request.app.state.branchsync
+    return runtime
 
 
 def get_engine(request: Request) -> AsyncEngine:
-    return get_state(request).engine
+    return get_runtime(request).engine
 
 
-StateDep = Annotated[ServerState, Depends(get_state)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]

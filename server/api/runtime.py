@@ -1,23 +1,28 @@
-"""What one server process holds while it runs, built by the app's lifespan."""
+"""What one server process holds while it serves, built once by the app's lifespan.
+
+Every field is set when the runtime is made (the lifespan starts the fan-out first),
+so no route checks for ``None``. Background workers never see it: the lifespan hands
+each of them the few things it uses.
+"""
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from protocol.hlc import HybridLogicalClock
 from server.identity.rate_limit import RateLimiter
 from server.observability.metrics import Metrics
+from server.realtime.listener import Fanout
 from server.settings import Settings
+from server.sync.write_path import Writer
 
-if TYPE_CHECKING:
-    from server.ops.tasks import OpsTasks
-    from server.realtime.listener import Fanout
+__all__ = ["ADMIN_LOGIN_BURST", "ADMIN_LOGIN_RATE_PER_S", "Runtime", "new_server_clock"]
 
-__all__ = ["ServerState", "new_server_clock"]
+ADMIN_LOGIN_RATE_PER_S, ADMIN_LOGIN_BURST = 0.2, 10
+"""Dashboard logins (``server.ops.admin_web``) per network address: one per 5 s, bursts of 10."""
 
 
 def new_server_clock() -> HybridLogicalClock:
@@ -25,25 +30,48 @@ def new_server_clock() -> HybridLogicalClock:
     return HybridLogicalClock(f"server.{secrets.token_hex(4)}")
 
 
-@dataclass
-class ServerState:
-    """Per-process state shared by the routes (reached through ``server.api.deps``)."""
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """Per-process state the routes reach through ``server.api.deps``."""
 
     settings: Settings
     engine: AsyncEngine
-    database_url: str
     epoch: str
-    clock: HybridLogicalClock = field(default_factory=new_server_clock)
-    fanout: Fanout | None = None
-    limiter: RateLimiter = field(init=False)
-    """Per-device request rate (``settings.rate_per_s``, bursts of ``rate_burst``)."""
-    enroll_limiter: RateLimiter = field(init=False)
-    """Enrolment attempts per network address (``settings.enroll_rate_per_min``)."""
-    metrics: Metrics = field(default_factory=Metrics)
+    """The database history's id, announced to every client."""
+    clock: HybridLogicalClock
+    metrics: Metrics
     """This app's Prometheus metrics (its own registry)."""
-    ops: OpsTasks | None = None
-    """Background operations: automatic backups, presence heartbeat."""
+    writer: Writer
+    """The write path's engine, clock, skew limit and counter."""
+    fanout: Fanout
+    """The LISTEN connection and the sockets' hub, already started."""
+    limiter: RateLimiter
+    """Per-device request rate (``settings.rate_per_s``, bursts of ``rate_burst``)."""
+    enroll_limiter: RateLimiter
+    """Enrolment attempts per network address (``settings.enroll_rate_per_min``)."""
+    admin_login_limiter: RateLimiter
+    """Dashboard login attempts per network address."""
 
-    def __post_init__(self) -> None:
-        self.limiter = RateLimiter(self.settings.rate_per_s, self.settings.rate_burst)
-        self.enroll_limiter = RateLimiter(self.settings.enroll_rate_per_min / 60, self.settings.enroll_burst)
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        engine: AsyncEngine,
+        epoch: str,
+        clock: HybridLogicalClock,
+        metrics: Metrics,
+        fanout: Fanout,
+    ) -> Runtime:
+        """The runtime around a started ``fanout``, with its writer and rate limiters."""
+        return cls(
+            settings=settings,
+            engine=engine,
+            epoch=epoch,
+            clock=clock,
+            metrics=metrics,
+            writer=Writer(engine, clock, settings.max_clock_skew_s, metrics),
+            fanout=fanout,
+            limiter=RateLimiter(settings.rate_per_s, settings.rate_burst),
+            enroll_limiter=RateLimiter(settings.enroll_rate_per_min / 60, settings.enroll_burst),
+            admin_login_limiter=RateLimiter(ADMIN_LOGIN_RATE_PER_S, ADMIN_LOGIN_BURST),
+        )

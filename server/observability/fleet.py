@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.store.change_log import head_seq
 from server.store.ops_tables import backup_runs, device_presence
 from server.store.tables import branches, devices, rejections, server_meta
-from server.sync.change_log import head_seq
 
 __all__ = [
     "REJECTION_WINDOW",

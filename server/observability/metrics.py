@@ -2,7 +2,7 @@
 
 Several apps run in one test process (and one app may be built twice), so nothing
 goes to prometheus-client's global registry: ``Metrics()`` makes a fresh
-``CollectorRegistry`` and ``ServerState`` holds it. Code elsewhere records events
+``CollectorRegistry`` and the ``Runtime`` holds it. Code elsewhere records events
 with one call (``observe_results``, ``observe_fanout``, ...); figures that live in the
 database (per-branch lag, last seen, last backup) are refreshed from a
 ``server.observability.fleet.Fleet`` snapshot when ``/metrics`` is scraped.

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.api.runtime import ServerState
 from server.store import migrate
 from server.store.tables import server_meta
 
@@ -32,12 +32,12 @@ class Check:
     detail: str
 
 
-async def _database_checks(state: ServerState) -> list[Check]:
+async def _database_checks(engine: AsyncEngine, epoch: str) -> list[Check]:
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_S):
-            current = await migrate.current_revision(state.engine)
-            async with state.engine.connect() as conn:
-                epoch = (
+            current = await migrate.current_revision(engine)
+            async with engine.connect() as conn:
+                stored = (
                     await conn.execute(select(server_meta.c.value).where(server_meta.c.key == "epoch"))
                 ).scalar_one_or_none()
     except (SQLAlchemyError, OSError, TimeoutError) as exc:
@@ -57,15 +57,21 @@ async def _database_checks(state: ServerState) -> list[Check]:
         ),
         Check(
             "epoch",
-            epoch == state.epoch,
-            "current" if epoch == state.epoch else "database was restored under this process: restart it",
+            stored == epoch,
+            "current" if stored == epoch else "database was restored under this process: restart it",
         ),
     ]
 
 
-async def check_readiness(state: ServerState) -> list[Check]:
-    """Every check, in a fixed order; ready when all are ``ok``."""
-    checks = await _database_checks(state)
-    listening = state.fanout is not None and state.fanout.listener_connected.is_set()
+async def check_readiness(engine: AsyncEngine, epoch: str, listener_connected: asyncio.Event) -> list[Check]:
+    """Every check, in a fixed order; ready when all are ``ok``.
+
+    Args:
+        engine: the process's pool.
+        epoch: the epoch this process announces.
+        listener_connected: set while the fan-out's LISTEN connection is up.
+    """
+    checks = await _database_checks(engine, epoch)
+    listening = listener_connected.is_set()
     checks.append(Check("listener", listening, "connected" if listening else "not connected"))
     return checks

@@ -20,12 +20,14 @@ from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.api.runtime import ServerState
 from server.background import cancel_and_wait
 from server.errors import BackupError
 from server.observability.fleet import BackupStatus, read_backup_status
+from server.observability.metrics import Metrics
 from server.ops.backup import BackupResult, create_backup
+from server.settings import Settings
 
 __all__ = ["BACKUP_LOCK_KEY", "BackupScheduler", "next_delay"]
 
@@ -52,16 +54,20 @@ def next_delay(now: datetime, status: BackupStatus, interval_s: float, retry_s: 
 class BackupScheduler:
     """Runs ``create_backup`` every ``settings.backup_interval_s`` while started."""
 
-    def __init__(self, state: ServerState) -> None:
-        self._state = state
+    def __init__(self, settings: Settings, engine: AsyncEngine, database_url: str, metrics: Metrics) -> None:
+        """``settings`` says when, where and how many (``backup_*``); ``database_url`` what."""
+        self._settings = settings
+        self._engine = engine
+        self._database_url = database_url
+        self._metrics = metrics
         self._task: asyncio.Task[None] | None = None
 
     @property
     def enabled(self) -> bool:
-        return self._state.settings.backups_on
+        return self._settings.backups_on
 
     async def start(self) -> None:
-        self._state.metrics.backup_schedule_enabled.set(1 if self.enabled else 0)
+        self._metrics.backup_schedule_enabled.set(1 if self.enabled else 0)
         if self.enabled:
             self._task = asyncio.create_task(self._loop(), name="backup-scheduler")
 
@@ -70,10 +76,10 @@ class BackupScheduler:
         self._task = None
 
     async def _loop(self) -> None:
-        settings = self._state.settings
+        settings = self._settings
         while True:
             try:
-                async with self._state.engine.connect() as conn:
+                async with self._engine.connect() as conn:
                     now = (await conn.execute(text("SELECT now()"))).scalar_one()
                     status = await read_backup_status(conn)
                 delay = next_delay(now, status, settings.backup_interval_s, settings.backup_retry_s)
@@ -89,10 +95,10 @@ class BackupScheduler:
 
     async def run_once(self) -> BackupResult | None:
         """Make one backup now; None when it failed or another process is making one."""
-        settings = self._state.settings
-        metrics = self._state.metrics
+        settings = self._settings
+        metrics = self._metrics
         try:
-            async with self._state.engine.connect() as conn:
+            async with self._engine.connect() as conn:
                 locked = (
                     await conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": BACKUP_LOCK_KEY})
                 ).scalar_one()
@@ -102,7 +108,7 @@ class BackupScheduler:
                     return None
                 try:
                     result = await create_backup(
-                        self._state.database_url,
+                        self._database_url,
                         settings.backups_dir,
                         keep=settings.backup_keep,
                         pg_bin_dir=settings.pg_bin_dir,

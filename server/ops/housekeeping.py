@@ -18,8 +18,8 @@ from datetime import timedelta
 from sqlalchemy import Column, Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.api.runtime import ServerState
 from server.background import cancel_and_wait, repeat
+from server.observability.metrics import Metrics
 from server.store.tables import applied_mutations, rejections
 
 __all__ = ["Housekeeping", "SweepResult", "sweep"]
@@ -58,12 +58,15 @@ async def _delete_older(engine: AsyncEngine, table: Table, stamp: Column[object]
 class Housekeeping:
     """Runs ``sweep`` every ``housekeeping_interval_s`` while the server runs."""
 
-    def __init__(self, state: ServerState) -> None:
-        self._state = state
+    def __init__(self, engine: AsyncEngine, metrics: Metrics, *, keep_days: float, interval_s: float) -> None:
+        self._engine = engine
+        self._metrics = metrics
+        self._keep_days = keep_days
+        self._interval_s = interval_s
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        interval = self._state.settings.housekeeping_interval_s
+        interval = self._interval_s
         failure = "housekeeping could not delete old records"
         self._task = asyncio.create_task(repeat(self.run_once, interval, failure, log), name="housekeeping")
 
@@ -72,9 +75,8 @@ class Housekeeping:
         self._task = None
 
     async def run_once(self) -> SweepResult:
-        settings = self._state.settings
-        done = await sweep(self._state.engine, timedelta(days=settings.record_keep_days))
-        metrics = self._state.metrics
+        done = await sweep(self._engine, timedelta(days=self._keep_days))
+        metrics = self._metrics
         metrics.records_swept.labels("applied_mutations").inc(done.answers)
         metrics.records_swept.labels("rejections").inc(done.rejections)
         if done.answers or done.rejections:
@@ -82,6 +84,6 @@ class Housekeeping:
                 "housekeeping deleted %d mutation answers and %d rejections older than %g days",
                 done.answers,
                 done.rejections,
-                settings.record_keep_days,
+                self._keep_days,
             )
         return done

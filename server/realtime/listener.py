@@ -3,7 +3,7 @@
 One dedicated asyncpg connection per process LISTENs on ``CHANGES_CHANNEL`` (payload:
 the newest committed change number) and ``DEVICES_CHANNEL`` (payload: a device just
 revoked). A notification only *wakes* the reader; the reader then reads every change
-committed after the hub's head with ``server.sync.change_log.read_changes`` and publishes it.
+committed after the hub's head with ``server.store.change_log.read_changes`` and publishes it.
 Notifications therefore never carry data and may be coalesced or even lost (while the
 listener reconnects) without losing a change: the reader always catches up from its
 last broadcast seq, so frames stay contiguous across a dropped listener.
@@ -23,17 +23,17 @@ from collections.abc import Iterator
 from contextlib import suppress
 
 import asyncpg
+from prometheus_client import Counter
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from protocol.version import DEFAULT_PULL_LIMIT
-from server.api.runtime import ServerState
 from server.realtime.frames import changes_frames
 from server.realtime.hub import Hub
+from server.store.change_log import head_seq, read_changes
 from server.store.engine import CHANGES_CHANNEL, DEVICES_CHANNEL, asyncpg_url
 from server.store.tables import devices
-from server.sync.change_log import head_seq, read_changes
 
 __all__ = ["HEALTH_CHECK_S", "LISTENER_APP_NAME", "Fanout", "parse_head", "reconnect_delays"]
 
@@ -68,9 +68,14 @@ def reconnect_delays(first: float = 0.05, cap: float = 5.0) -> Iterator[float]:
 class Fanout:
     """One per process: listens for change notifications and feeds the sockets' hub."""
 
-    def __init__(self, state: ServerState) -> None:
-        self._state = state
-        self.hub = Hub(state.settings.ws_queue_frames)
+    def __init__(
+        self, engine: AsyncEngine, database_url: str, *, queue_frames: int, reconnects: Counter
+    ) -> None:
+        """``queue_frames`` bounds each socket's queue; ``reconnects`` counts re-LISTENs."""
+        self._engine = engine
+        self._database_url = database_url
+        self._reconnects = reconnects
+        self.hub = Hub(queue_frames)
         self.listener_connected = asyncio.Event()
         """Set while the LISTEN connection is up (readiness and tests look at it)."""
         self._wake = asyncio.Event()
@@ -84,7 +89,7 @@ class Fanout:
         Raises:
             OSError, asyncpg.PostgresError: the first LISTEN connection failed.
         """
-        async with self._state.engine.connect() as conn:
+        async with self._engine.connect() as conn:
             self.hub.head = await head_seq(conn)
         first = await self._connect()
         self._tasks = [
@@ -109,7 +114,7 @@ class Fanout:
 
     async def _connect(self) -> asyncpg.Connection:
         conn: asyncpg.Connection = await asyncpg.connect(
-            asyncpg_url(self._state.database_url),
+            asyncpg_url(self._database_url),
             timeout=10,
             server_settings={"application_name": LISTENER_APP_NAME},
         )
@@ -133,7 +138,7 @@ class Fanout:
                     await asyncio.sleep(next(delays))
                     continue
                 delays = reconnect_delays()
-                self._state.metrics.listener_reconnects.inc()
+                self._reconnects.inc()
             try:
                 self.listener_connected.set()
                 self._poke()  # whatever committed while nobody listened
@@ -186,7 +191,7 @@ class Fanout:
         if not connected:
             return
         query = select(devices.c.id).where(devices.c.id.in_(connected), devices.c.revoked_at.is_not(None))
-        async with self._state.engine.connect() as conn:
+        async with self._engine.connect() as conn:
             revoked = (await conn.execute(query)).scalars().all()
         for device_id in revoked:
             self.hub.revoke(device_id)
@@ -230,6 +235,6 @@ class Fanout:
         """The reader's own connection, in autocommit: each read is one round trip with a
         fresh snapshot (no pool check-out, ping, BEGIN or ROLLBACK on the hot path)."""
         if self._read_conn is None:
-            conn = await self._state.engine.connect()
+            conn = await self._engine.connect()
             self._read_conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         return self._read_conn

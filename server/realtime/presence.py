@@ -17,9 +17,10 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func, insert, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.api.runtime import ServerState
 from server.background import cancel_and_wait, repeat
+from server.realtime.hub import Hub
 from server.store.ops_tables import device_presence
 from server.store.tables import devices
 
@@ -36,17 +37,19 @@ def presence_ttl(interval_s: float) -> timedelta:
 class Presence:
     """Heartbeat of this process's connected devices into ``device_presence``."""
 
-    def __init__(self, state: ServerState) -> None:
-        self._state = state
-        self.process_id = f"{state.clock.node}.{secrets.token_hex(4)}"
+    def __init__(self, engine: AsyncEngine, hub: Hub, *, node: str, interval_s: float) -> None:
+        """``node`` is this process's clock node (the rows' ``process_id`` starts with it)."""
+        self._engine = engine
+        self._hub = hub
+        self._interval_s = interval_s
+        self.process_id = f"{node}.{secrets.token_hex(4)}"
         self._task: asyncio.Task[None] | None = None
 
     def connected_here(self) -> set[uuid.UUID]:
-        fanout = self._state.fanout
-        return set() if fanout is None else fanout.hub.device_ids
+        return self._hub.device_ids
 
     async def start(self) -> None:
-        interval = self._state.settings.presence_interval_s
+        interval = self._interval_s
         failure = "cannot record which devices are connected here"
         self._task = asyncio.create_task(repeat(self.beat, interval, failure, log), name="presence")
 
@@ -54,7 +57,7 @@ class Presence:
         await cancel_and_wait(self._task)
         self._task = None
         with suppress(SQLAlchemyError, OSError):
-            async with self._state.engine.begin() as conn:
+            async with self._engine.begin() as conn:
                 await conn.execute(
                     delete(device_presence).where(device_presence.c.process_id == self.process_id)
                 )
@@ -63,8 +66,8 @@ class Presence:
         """Replace this process's rows with its current sockets (and mark those devices
         seen now); sweep the rows of processes that stopped beating."""
         ids = self.connected_here()
-        ttl = presence_ttl(self._state.settings.presence_interval_s)
-        async with self._state.engine.begin() as conn:
+        ttl = presence_ttl(self._interval_s)
+        async with self._engine.begin() as conn:
             await conn.execute(
                 delete(device_presence).where(
                     (device_presence.c.process_id == self.process_id)

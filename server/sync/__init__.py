@@ -1,2 +1,2 @@
-"""The sync data path: the pure write plan, the write transaction that applies it,
-the change log that pulls and the fan-out read, and the REST resources' reads."""
+"""The write path: the pure write plan (validate, merge, answer) and the one
+transaction per batch that locks, numbers, stores and announces what it decided."""

@@ -26,19 +26,19 @@ import json
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import asyncpg
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from protocol.collections import COLLECTIONS
 from protocol.hlc import HybridLogicalClock, system_wall_ms
 from protocol.merge import Row
 from protocol.messages import ErrorDetail, LostWire, Mutation, MutationResult
-from server.api.runtime import ServerState
 from server.errors import ServerError
 from server.store.engine import CHANGES_CHANNEL, WRITE_LOCK_KEY
 from server.store.row_codec import row_state, row_values
@@ -46,7 +46,16 @@ from server.store.tables import CHANGE_SEQ, RECORD_TABLES, applied_mutations, re
 from server.sync.author import Author
 from server.sync.write_plan import Applied, Duplicate, Outcome, Plan, Rejected, RowKey, plan_batch
 
-__all__ = ["RowExists", "RowGone", "RowRule", "WriteConflict", "apply_mutations", "write_batch"]
+__all__ = [
+    "ResultCounter",
+    "RowExists",
+    "RowGone",
+    "RowRule",
+    "WriteConflict",
+    "Writer",
+    "apply_mutations",
+    "write_batch",
+]
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +88,25 @@ class RowRule(enum.Enum):
     """Raise ``RowGone`` unless every row is live (REST patch and delete)."""
 
 
+class ResultCounter(Protocol):
+    """Where committed answers are counted (the server's metrics)."""
+
+    def observe_results(self, results: Iterable[MutationResult]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Writer:
+    """What the write path uses of the running server, and nothing else."""
+
+    engine: AsyncEngine
+    clock: HybridLogicalClock
+    """Stamps REST writes and bounds how far ahead a pushed HLC may be."""
+    max_clock_skew_s: float
+    counter: ResultCounter
+
+
 async def apply_mutations(
-    state: ServerState,
+    writer: Writer,
     author: Author,
     mutations: Sequence[Mutation],
     *,
@@ -90,7 +116,7 @@ async def apply_mutations(
     """Apply ``mutations`` in one transaction and answer each of them, in order.
 
     Args:
-        state: the running server (its engine, clock and settings).
+        writer: the database, clock and skew limit to write with, and the counter.
         author: recorded on every row this batch changes.
         mutations: at most ``MAX_MUTATIONS_PER_PUSH`` (the route enforces it).
         stamp_with_server_clock: stamp every mutation with the server's clock instead
@@ -104,17 +130,17 @@ async def apply_mutations(
     """
     for attempt in range(1, _ATTEMPTS + 1):
         try:
-            async with state.engine.begin() as conn:
+            async with writer.engine.begin() as conn:
                 results = await write_batch(
                     conn,
-                    state.clock,
+                    writer.clock,
                     author,
                     mutations,
-                    max_clock_skew_s=state.settings.max_clock_skew_s,
+                    max_clock_skew_s=writer.max_clock_skew_s,
                     stamp_with_server_clock=stamp_with_server_clock,
                     rows=rows,
                 )
-            state.metrics.observe_results(results)  # counted once committed
+            writer.counter.observe_results(results)  # counted once committed
             return results
         except WriteConflict:
             if attempt == _ATTEMPTS:

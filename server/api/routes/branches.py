@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from protocol.messages import DirectoryResponse
 from server.api.auth import CurrentDevice
-from server.api.deps import StateDep
+from server.api.deps import RuntimeDep
 from server.api.openapi import error_responses
 from server.identity.branch_directory import read_directory
 
@@ -16,9 +16,9 @@ router = APIRouter(prefix="/api/v1", tags=["directory"], responses=error_respons
 
 
 @router.get("/branches", response_model=DirectoryResponse)
-async def branch_directory(device: CurrentDevice, state: StateDep) -> DirectoryResponse:
+async def branch_directory(device: CurrentDevice, runtime: RuntimeDep) -> DirectoryResponse:
     """Every branch (by name, with its IANA time zone or null) and every device ever enrolled,
     revoked ones included, so a conflict can always say which device and branch won."""
     del device  # authenticated and rate limited; every device may read the whole directory
-    async with state.engine.connect() as conn:
+    async with runtime.engine.connect() as conn:
         return await read_directory(conn)

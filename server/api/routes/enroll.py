@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 
 from protocol.messages import BranchInfo, EnrollRequest, EnrollResponse
 from server.api.auth import within_rate
-from server.api.deps import StateDep
+from server.api.deps import RuntimeDep
 from server.identity.enrollment import enroll
 
 __all__ = ["router"]
@@ -22,16 +22,16 @@ router = APIRouter(prefix="/api/v1", tags=["enrolment"])
         429: {"description": "Too many attempts from this address (`rate_limited`, with `Retry-After`)."},
     },
 )
-async def enroll_device(body: EnrollRequest, request: Request, state: StateDep) -> EnrollResponse:
+async def enroll_device(body: EnrollRequest, request: Request, runtime: RuntimeDep) -> EnrollResponse:
     """Enrol this device in the branch the code was issued for; the token is shown only once."""
     address = request.client.host if request.client else "unknown"
-    within_rate(state.enroll_limiter, address, "enrolment attempts from this address")
-    async with state.engine.begin() as conn:
+    within_rate(runtime.enroll_limiter, address, "enrolment attempts from this address")
+    async with runtime.engine.begin() as conn:
         done = await enroll(conn, body.code, body.device_name, body.app_version)
     return EnrollResponse(
         device_id=str(done.device_id),
         token=done.token,
         branch=BranchInfo(id=str(done.branch_id), name=done.branch_name, timezone=done.branch_timezone),
-        server_hlc=state.clock.now(),
-        epoch=state.epoch,
+        server_hlc=runtime.clock.now(),
+        epoch=runtime.epoch,
     )

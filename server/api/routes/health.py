@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from protocol.errors import ErrorCode
-from server.api.deps import StateDep
+from server.api.deps import RuntimeDep
 from server.api.error_handlers import error_response
 
 __all__ = ["Health", "router"]
@@ -31,13 +31,13 @@ class Health(BaseModel):
     response_model=Health,
     responses={503: {"description": "PostgreSQL cannot be reached: take this process out of rotation."}},
 )
-async def healthz(state: StateDep) -> Health | JSONResponse:
+async def healthz(runtime: RuntimeDep) -> Health | JSONResponse:
     """200 while this process can reach PostgreSQL, else 503: a server without its
     database can accept nothing, so a load balancer should send traffic elsewhere."""
     try:
-        async with state.engine.connect() as conn:
+        async with runtime.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
     except (SQLAlchemyError, OSError) as exc:
         log.warning("health check: database unreachable: %s", exc)
         return error_response(503, ErrorCode.INTERNAL, "database unreachable")
-    return Health(status="ok", epoch=state.epoch)
+    return Health(status="ok", epoch=runtime.epoch)

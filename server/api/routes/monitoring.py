@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from protocol.errors import ErrorCode
-from server.api.deps import StateDep
+from server.api.deps import RuntimeDep
 from server.errors import ApiError
 from server.identity.authentication import bearer_token
 from server.observability.readiness import check_readiness
@@ -24,10 +24,10 @@ router = APIRouter(tags=["operations"])
     "/readyz",
     responses={503: {"description": "Not ready: the body's `checks` say which check failed."}},
 )
-async def readyz(state: StateDep) -> JSONResponse:
+async def readyz(runtime: RuntimeDep) -> JSONResponse:
     """200 when the database answers, its schema is current, the fan-out listener is
     connected and the epoch is the one this process announces; else 503."""
-    checks = await check_readiness(state)
+    checks = await check_readiness(runtime.engine, runtime.epoch, runtime.fanout.listener_connected)
     body: dict[str, object] = {"checks": {c.name: {"ok": c.ok, "detail": c.detail} for c in checks}}
     failed = [c for c in checks if not c.ok]
     if not failed:
@@ -38,12 +38,12 @@ async def readyz(state: StateDep) -> JSONResponse:
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
-async def metrics(request: Request, state: StateDep) -> Response:
+async def metrics(request: Request, runtime: RuntimeDep) -> Response:
     """Prometheus text format. With ``metrics_token`` set, it wants that bearer token."""
-    expected = state.settings.metrics_token
+    expected = runtime.settings.metrics_token
     if expected is not None:
         given = bearer_token(request.headers.get("authorization")) or ""
         if not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
             raise ApiError(401, ErrorCode.UNAUTHORIZED, "the metrics token is missing or wrong")
-    await refresh_metrics(state)
-    return Response(state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    await refresh_metrics(runtime.metrics, runtime.engine, runtime.fanout.hub, runtime.settings)
+    return Response(runtime.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -21,14 +21,14 @@ from protocol.errors import ErrorCode
 from protocol.messages import Mutation, MutationResult
 from protocol.validate import validate_fields, validate_value
 from server.api.auth import CurrentDevice
-from server.api.deps import StateDep
+from server.api.deps import RuntimeDep
 from server.api.openapi import error_responses
-from server.api.runtime import ServerState
+from server.api.record_schemas import record_schemas
+from server.api.runtime import Runtime
 from server.errors import ApiError
 from server.identity.authentication import AuthenticatedDevice
-from server.record_schemas import record_schemas
+from server.store.record_reads import get_record, list_records
 from server.sync.author import Author
-from server.sync.record_reads import get_record, list_records
 from server.sync.write_path import RowExists, RowGone, RowRule, apply_mutations
 
 __all__ = ["MAX_PAGE", "router"]
@@ -50,9 +50,9 @@ def _refused(code: ErrorCode | str, message: str, field: str | None) -> ApiError
     return ApiError(422, ErrorCode(code), message, field=field)
 
 
-async def _live(state: ServerState, collection: Collection, row_id: uuid.UUID) -> dict[str, Any]:
+async def _live(runtime: Runtime, collection: Collection, row_id: uuid.UUID) -> dict[str, Any]:
     """The row, unless it does not exist or is deleted (404)."""
-    async with state.engine.connect() as conn:
+    async with runtime.engine.connect() as conn:
         record = await get_record(conn, collection, row_id)
     if record is None or record["deleted"]:
         raise _not_found(collection, row_id)
@@ -60,7 +60,7 @@ async def _live(state: ServerState, collection: Collection, row_id: uuid.UUID) -
 
 
 async def _write(
-    state: ServerState,
+    runtime: Runtime,
     device: AuthenticatedDevice,
     collection: Collection,
     row_id: uuid.UUID,
@@ -88,7 +88,7 @@ async def _write(
     )
     try:
         [result] = await apply_mutations(
-            state,
+            runtime.writer,
             Author(device.id, device.branch_id),
             [mutation],
             stamp_with_server_clock=True,
@@ -119,7 +119,7 @@ def _collection_router(collection: Collection) -> APIRouter:
 
     async def list_items(
         device: CurrentDevice,
-        state: StateDep,
+        runtime: RuntimeDep,
         q: Annotated[str | None, Query(max_length=200, description="Words that must all appear.")] = None,
         updated_since: Annotated[
             int | None, Query(ge=0, description="Only rows changed after this seq.")
@@ -132,7 +132,7 @@ def _collection_router(collection: Collection) -> APIRouter:
         del device
         if q is not None and "\x00" in q:
             raise ApiError(422, ErrorCode.INVALID_BODY, "q must not contain NUL")
-        async with state.engine.connect() as conn:
+        async with runtime.engine.connect() as conn:
             items, total = await list_records(
                 conn,
                 collection,
@@ -144,12 +144,12 @@ def _collection_router(collection: Collection) -> APIRouter:
             )
         return {"items": items, "total": total, "limit": limit, "offset": offset}
 
-    async def get_item(row_id: uuid.UUID, device: CurrentDevice, state: StateDep) -> dict[str, Any]:
+    async def get_item(row_id: uuid.UUID, device: CurrentDevice, runtime: RuntimeDep) -> dict[str, Any]:
         """The row as stored now (404 when it does not exist or is deleted)."""
         del device
-        return await _live(state, collection, row_id)
+        return await _live(runtime, collection, row_id)
 
-    async def create_item(body: BaseModel, device: CurrentDevice, state: StateDep) -> dict[str, Any]:
+    async def create_item(body: BaseModel, device: CurrentDevice, runtime: RuntimeDep) -> dict[str, Any]:
         """Validated like a push from a branch, stamped with the server's clock, sent to
         every branch live. An ``id`` may be given (for idempotent retries: 409 if taken)."""
         fields = body.model_dump(exclude_unset=True)
@@ -158,7 +158,7 @@ def _collection_router(collection: Collection) -> APIRouter:
         if errors:
             raise _refused(errors[0].code, errors[0].message, errors[0].field)
         try:
-            await _write(state, device, collection, row_id, "upsert", fields, rows=RowRule.NOT_LIVE)
+            await _write(runtime, device, collection, row_id, "upsert", fields, rows=RowRule.NOT_LIVE)
         except RowExists:
             raise ApiError(
                 409,
@@ -166,21 +166,21 @@ def _collection_router(collection: Collection) -> APIRouter:
                 f"a {noun} with id {row_id} already exists; PATCH it to change it",
                 field="id",
             ) from None
-        return await _live(state, collection, row_id)
+        return await _live(runtime, collection, row_id)
 
     async def patch_item(
-        row_id: uuid.UUID, body: BaseModel, device: CurrentDevice, state: StateDep
+        row_id: uuid.UUID, body: BaseModel, device: CurrentDevice, runtime: RuntimeDep
     ) -> dict[str, Any]:
         """Only the given fields change (later than any branch's edit, so they win)."""
         fields = body.model_dump(exclude_unset=True)
         if not fields:
-            return await _live(state, collection, row_id)
-        await _write(state, device, collection, row_id, "upsert", fields, rows=RowRule.LIVE)
-        return await _live(state, collection, row_id)
+            return await _live(runtime, collection, row_id)
+        await _write(runtime, device, collection, row_id, "upsert", fields, rows=RowRule.LIVE)
+        return await _live(runtime, collection, row_id)
 
-    async def delete_item(row_id: uuid.UUID, device: CurrentDevice, state: StateDep) -> Response:
+    async def delete_item(row_id: uuid.UUID, device: CurrentDevice, runtime: RuntimeDep) -> Response:
         """Deletes for every branch; a later edit from a branch would bring the row back."""
-        await _write(state, device, collection, row_id, "delete", {}, rows=RowRule.LIVE)
+        await _write(runtime, device, collection, row_id, "delete", {}, rows=RowRule.LIVE)
         return Response(status_code=204)
 
     # The body models are built at run time from the collection, so their type can only

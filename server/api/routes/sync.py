@@ -1,6 +1,6 @@
 """``POST /api/v1/sync/push`` and ``GET /api/v1/sync/pull``: the desktop's sync endpoints.
 
-Thin: the write path is ``server.sync.write_path``, the read path ``server.sync.change_log``. Every
+Thin: the write path is ``server.sync.write_path``, the read path ``server.store.change_log``. Every
 answer carries ``server_hlc`` so a device can measure its clock offset, and a pull
 carries the ``epoch`` so a device notices a restored database.
 """
@@ -16,11 +16,11 @@ from protocol.errors import ErrorCode
 from protocol.messages import Mutation, PullResponse, PushResponse
 from protocol.version import DEFAULT_PULL_LIMIT, MAX_MUTATIONS_PER_PUSH, MAX_PULL_LIMIT
 from server.api.auth import CurrentDevice
-from server.api.deps import StateDep
+from server.api.deps import RuntimeDep
 from server.api.openapi import error_responses
 from server.errors import ApiError
+from server.store.change_log import read_changes
 from server.sync.author import Author
-from server.sync.change_log import read_changes
 from server.sync.write_path import apply_mutations
 
 __all__ = ["router"]
@@ -38,7 +38,7 @@ class PushBody(BaseModel):
 
 
 @router.post("/push", response_model=PushResponse, responses=error_responses(413))
-async def push(body: PushBody, device: CurrentDevice, state: StateDep) -> PushResponse:
+async def push(body: PushBody, device: CurrentDevice, runtime: RuntimeDep) -> PushResponse:
     """Apply a batch of mutations; each is answered on its own (applied, duplicate, rejected)."""
     if len(body.mutations) > MAX_MUTATIONS_PER_PUSH:
         raise ApiError(
@@ -46,21 +46,21 @@ async def push(body: PushBody, device: CurrentDevice, state: StateDep) -> PushRe
             ErrorCode.TOO_LARGE,
             f"{len(body.mutations)} mutations in one push; send at most {MAX_MUTATIONS_PER_PUSH}",
         )
-    results = await apply_mutations(state, Author(device.id, device.branch_id), body.mutations)
-    return PushResponse(results=results, server_hlc=state.clock.now())
+    results = await apply_mutations(runtime.writer, Author(device.id, device.branch_id), body.mutations)
+    return PushResponse(results=results, server_hlc=runtime.clock.now())
 
 
 @router.get("/pull", response_model=PullResponse)
 async def pull(
     device: CurrentDevice,
-    state: StateDep,
+    runtime: RuntimeDep,
     since: Annotated[int, Query(ge=0, description="The last change number applied (0: from the start).")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT)] = DEFAULT_PULL_LIMIT,
 ) -> PullResponse:
     """The changes committed after ``since``, in change-number order (full row states)."""
     del device  # authenticated and rate limited; a pull reads every branch's changes
-    async with state.engine.connect() as conn:
+    async with runtime.engine.connect() as conn:
         changes, cursor, has_more = await read_changes(conn, since, limit)
     return PullResponse(
-        changes=changes, cursor=cursor, has_more=has_more, server_hlc=state.clock.now(), epoch=state.epoch
+        changes=changes, cursor=cursor, has_more=has_more, server_hlc=runtime.clock.now(), epoch=runtime.epoch
     )

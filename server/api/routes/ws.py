@@ -31,7 +31,7 @@ from starlette.websockets import WebSocketDisconnect
 from protocol.errors import ErrorCode
 from protocol.messages import StatusFrame
 from server.api.error_handlers import error_response
-from server.api.runtime import ServerState
+from server.api.runtime import Runtime
 from server.identity.authentication import AuthenticatedDevice, authenticate, bearer_token
 from server.identity.rate_limit import retry_after_header
 from server.realtime.device_status import store_status
@@ -62,11 +62,10 @@ STATUS_INTERVAL_S = 1.0
 @router.websocket("/api/v1/sync/ws")
 async def sync_socket(websocket: WebSocket) -> None:
     """Stream committed changes to an enrolled device (see the module docstring)."""
-    state: ServerState = websocket.app.state.branchsync
-    assert state.fanout is not None, "the lifespan starts the fan-out before serving"
-    device = await _authenticate(websocket, state)
+    runtime: Runtime = websocket.app.state.branchsync
+    device = await _authenticate(websocket, runtime)
     if device is not None:
-        await _Session(websocket, state, state.fanout.hub, device).run()
+        await _Session(websocket, runtime, runtime.fanout.hub, device).run()
 
 
 async def _deny(
@@ -79,7 +78,7 @@ async def _deny(
         await websocket.close(code=1008, reason=message[:120])
 
 
-async def _authenticate(websocket: WebSocket, state: ServerState) -> AuthenticatedDevice | None:
+async def _authenticate(websocket: WebSocket, runtime: Runtime) -> AuthenticatedDevice | None:
     """The device behind the socket's bearer token, or None after refusing the handshake."""
     token = bearer_token(websocket.headers.get("authorization"))
     if token is None:
@@ -87,7 +86,7 @@ async def _authenticate(websocket: WebSocket, state: ServerState) -> Authenticat
         await _deny(websocket, 401, ErrorCode.UNAUTHORIZED, message)
         return None
     try:
-        async with state.engine.begin() as conn:
+        async with runtime.engine.begin() as conn:
             device = await authenticate(conn, token)
     except (SQLAlchemyError, OSError) as exc:
         log.warning("cannot authenticate a socket: %s", exc)
@@ -96,7 +95,7 @@ async def _authenticate(websocket: WebSocket, state: ServerState) -> Authenticat
     if device is None:
         await _deny(websocket, 401, ErrorCode.UNAUTHORIZED, "unknown or revoked device token")
         return None
-    wait = state.limiter.acquire(device.id, time.monotonic())
+    wait = runtime.limiter.acquire(device.id, time.monotonic())
     if wait > 0:
         headers = {"Retry-After": retry_after_header(wait)}
         await _deny(websocket, 429, ErrorCode.RATE_LIMITED, "too many connections from this device", headers)
@@ -107,11 +106,9 @@ async def _authenticate(websocket: WebSocket, state: ServerState) -> Authenticat
 class _Session:
     """One accepted socket: its subscription, its sender and its receiver."""
 
-    def __init__(
-        self, websocket: WebSocket, state: ServerState, hub: Hub, device: AuthenticatedDevice
-    ) -> None:
+    def __init__(self, websocket: WebSocket, runtime: Runtime, hub: Hub, device: AuthenticatedDevice) -> None:
         self.websocket = websocket
-        self.state = state
+        self.runtime = runtime
         self.hub = hub
         self.device = device
         self.wake = asyncio.Event()
@@ -132,7 +129,7 @@ class _Session:
                 await _deny(self.websocket, 401, ErrorCode.UNAUTHORIZED, "unknown or revoked device token")
                 return
             await self.websocket.accept()
-            hello = hello_text(self.state.clock.now(), self.sub.start, self.state.epoch)
+            hello = hello_text(self.runtime.clock.now(), self.sub.start, self.runtime.epoch)
             await self.websocket.send_text(hello)
             await self._pump()
         except WebSocketDisconnect:
@@ -158,7 +155,7 @@ class _Session:
                     await task
 
     async def _send_loop(self) -> None:
-        metrics = self.state.metrics
+        metrics = self.runtime.metrics
         while True:
             self.wake.clear()
             match self.sub.next_action():
@@ -202,6 +199,6 @@ class _Session:
         if status is None:
             return
         try:
-            await store_status(self.state.engine, self.device.id, status)
+            await store_status(self.runtime.engine, self.device.id, status)
         except (SQLAlchemyError, OSError) as exc:
             log.warning("could not store the status of device %s: %s", self.device.id, exc)

@@ -19,9 +19,9 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from protocol.errors import ErrorCode
-from server.api.deps import StateDep
+from server.api.deps import RuntimeDep
 from server.errors import ApiError
-from server.identity.rate_limit import RateLimiter, retry_after_header
+from server.identity.rate_limit import retry_after_header
 from server.observability.fleet import recent_rejections
 from server.observability.snapshot import read_snapshot
 from server.ops.admin_web.accounts import AdminUser, end_session, session_user, start_session
@@ -37,7 +37,6 @@ _PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
-_LOGIN_RATE_PER_S, _LOGIN_BURST = 0.2, 10
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -52,12 +51,12 @@ def _unauthorized(message: str = "log in to the admin dashboard") -> ApiError:
     return ApiError(401, ErrorCode.UNAUTHORIZED, message)
 
 
-async def current_admin(request: Request, state: StateDep) -> AdminUser:
+async def current_admin(request: Request, runtime: RuntimeDep) -> AdminUser:
     """The logged-in admin of this request (session cookie only; 401 otherwise)."""
     token = request.cookies.get(COOKIE)
     if not token:
         raise _unauthorized()
-    async with state.engine.connect() as conn:
+    async with runtime.engine.connect() as conn:
         user = await session_user(conn, token)
     if user is None:
         raise _unauthorized("your admin session has expired: log in again")
@@ -65,13 +64,6 @@ async def current_admin(request: Request, state: StateDep) -> AdminUser:
 
 
 CurrentAdmin = Annotated[AdminUser, Depends(current_admin)]
-
-
-def _login_limiter(request: Request) -> RateLimiter:
-    limiter: RateLimiter | None = getattr(request.app.state, "admin_login_limiter", None)
-    if limiter is None:
-        limiter = request.app.state.admin_login_limiter = RateLimiter(_LOGIN_RATE_PER_S, _LOGIN_BURST)
-    return limiter
 
 
 @router.get("")
@@ -89,9 +81,9 @@ async def static(name: str) -> FileResponse:
 
 
 @router.post("/api/login", status_code=204)
-async def login(body: LoginIn, request: Request, response: Response, state: StateDep) -> None:
+async def login(body: LoginIn, request: Request, response: Response, runtime: RuntimeDep) -> None:
     client = request.client.host if request.client is not None else "unknown"
-    wait = _login_limiter(request).acquire(client, time.monotonic())
+    wait = runtime.admin_login_limiter.acquire(client, time.monotonic())
     if wait > 0:
         raise ApiError(
             429,
@@ -99,8 +91,8 @@ async def login(body: LoginIn, request: Request, response: Response, state: Stat
             "too many login attempts; wait a little",
             headers={"Retry-After": retry_after_header(wait)},
         )
-    ttl = timedelta(hours=state.settings.admin_session_hours)
-    async with state.engine.begin() as conn:
+    ttl = timedelta(hours=runtime.settings.admin_session_hours)
+    async with runtime.engine.begin() as conn:
         started = await start_session(conn, body.name, body.password, ttl)
     if started is None:
         raise _unauthorized("wrong name or password")
@@ -117,10 +109,10 @@ async def login(body: LoginIn, request: Request, response: Response, state: Stat
 
 
 @router.post("/api/logout", status_code=204)
-async def logout(request: Request, response: Response, state: StateDep) -> None:
+async def logout(request: Request, response: Response, runtime: RuntimeDep) -> None:
     token = request.cookies.get(COOKIE)
     if token:
-        async with state.engine.begin() as conn:
+        async with runtime.engine.begin() as conn:
             await end_session(conn, token)
     response.delete_cookie(COOKIE, path="/admin")
 
@@ -131,15 +123,15 @@ async def me(user: CurrentAdmin) -> dict[str, str]:
 
 
 @router.get("/api/overview")
-async def overview(user: CurrentAdmin, state: StateDep, response: Response) -> dict[str, Any]:
-    fleet = await read_snapshot(state)
-    async with state.engine.connect() as conn:
+async def overview(user: CurrentAdmin, runtime: RuntimeDep, response: Response) -> dict[str, Any]:
+    fleet = await read_snapshot(runtime.engine, runtime.fanout.hub.device_ids, runtime.settings)
+    async with runtime.engine.connect() as conn:
         rejections = await recent_rejections(conn)
     response.headers["Cache-Control"] = "no-store"
     return overview_json(
         fleet,
         rejections,
-        propagation=state.metrics.fanout_quantiles(),
-        minutes=state.metrics.minutes.series(time.time()),
-        backups_enabled=state.settings.backups_on,
+        propagation=runtime.metrics.fanout_quantiles(),
+        minutes=runtime.metrics.minutes.series(time.time()),
+        backups_enabled=runtime.settings.backups_on,
     )

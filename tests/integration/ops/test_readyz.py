@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from sqlalchemy import text
 
-from server.api.runtime import ServerState
 from server.observability.readiness import check_readiness
-from server.settings import Settings
 from server.store.engine import create_engine
 from tests.support.live_server import free_port
 
@@ -58,8 +58,7 @@ async def test_not_ready_without_database_or_listener() -> None:
     dead = f"postgresql://postgres@127.0.0.1:{free_port()}/nothing"
     engine = create_engine(dead, pool_size=1)
     try:
-        state = ServerState(settings=Settings(database_url=dead), engine=engine, database_url=dead, epoch="e")
-        checks = {c.name: c for c in await check_readiness(state)}
+        checks = {c.name: c for c in await check_readiness(engine, "e", listener_connected=asyncio.Event())}
     finally:
         await engine.dispose()
     assert not checks["database"].ok and checks["database"].detail.startswith("unreachable")

@@ -48,8 +48,7 @@ class Running:
 
     @property
     def fanout(self) -> Fanout:
-        fanout: Fanout | None = self.app.state.branchsync.fanout
-        assert fanout is not None
+        fanout: Fanout = self.app.state.branchsync.fanout
         return fanout
 
     @property
