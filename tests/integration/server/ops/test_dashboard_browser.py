@@ -15,7 +15,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Locator, Page, async_playwright, expect
 
-from tests.integration.ops.test_admin_web import PASSWORD, make_admin
+from tests.integration.server.ops.test_admin_web import PASSWORD, make_admin
 from tests.support.devices import enrolled_device
 from tests.support.live_server import LiveServer
 from tests.support.sync_client import mutation, push, stamper
@@ -32,7 +32,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOT = Path(__file__).resolve().parents[3] / "docs" / "dashboard.png"
+SCREENSHOT = Path(__file__).resolve().parents[4] / "docs" / "dashboard.png"
 LIVE = 15_000
 """ms to wait for the page to show a change (it polls every 2 s)."""
 

@@ -1,4 +1,4 @@
-"""Fixtures of the operations tests: a live server with fast heartbeats, a scrape helper."""
+"""Fixtures of the server tests that watch operations: a live server with fast heartbeats."""
 
 from __future__ import annotations
 
