@@ -2,7 +2,7 @@
 
 Tokens are made and hashed in ``server.identity.credentials``. Every request and socket is
 checked against the database (no cache), so a revoked device is refused by every server
-process on its very next request. ``server.api.auth`` turns this into the routes'
+process on its very next request. ``server.api.deps`` turns this into the routes'
 FastAPI dependency (and adds the request rate).
 """
 

@@ -1,7 +1,7 @@
 """Per-device request rate limiting: a token bucket per key, with no I/O and no clock.
 
 The caller passes the time in, so the rule is tested by calling it and the adapter
-(``server.api.auth.current_device``) owns the clock. Each process limits on its own; with
+(``server.api.deps.current_device``) owns the clock. Each process limits on its own; with
 N processes behind a load balancer a device may reach N times the rate, which is
 fine for a guard whose job is to stop a runaway client, not to meter usage.
 """

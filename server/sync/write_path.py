@@ -43,10 +43,10 @@ from server.errors import ServerError
 from server.store.engine import CHANGES_CHANNEL, WRITE_LOCK_KEY
 from server.store.row_codec import row_state, row_values
 from server.store.tables import CHANGE_SEQ, RECORD_TABLES, applied_mutations, rejections
-from server.sync.author import Author
 from server.sync.write_plan import Applied, Duplicate, Outcome, Plan, Rejected, RowKey, plan_batch
 
 __all__ = [
+    "Author",
     "ResultCounter",
     "RowExists",
     "RowGone",
@@ -61,6 +61,14 @@ log = logging.getLogger(__name__)
 
 _ATTEMPTS = 5
 _RETRY_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """Recorded on every change and answer: which device and branch made it."""
+
+    device_id: uuid.UUID | None
+    branch_id: uuid.UUID | None
 
 
 class WriteConflict(ServerError):

@@ -5,8 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from protocol.messages import DirectoryResponse
-from server.api.auth import CurrentDevice
-from server.api.deps import RuntimeDep
+from server.api.deps import CurrentDevice, RuntimeDep
 from server.api.openapi import error_responses
 from server.identity.branch_directory import read_directory
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from protocol.messages import BranchInfo, EnrollRequest, EnrollResponse
-from server.api.auth import within_rate
-from server.api.deps import RuntimeDep
+from server.api.deps import RuntimeDep, within_rate
 from server.identity.enrollment import enroll
 
 __all__ = ["router"]

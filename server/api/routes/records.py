@@ -20,16 +20,14 @@ from protocol.collections import Field as FieldSpec
 from protocol.errors import ErrorCode
 from protocol.messages import Mutation, MutationResult
 from protocol.validate import validate_fields, validate_value
-from server.api.auth import CurrentDevice
-from server.api.deps import RuntimeDep
+from server.api.deps import CurrentDevice, RuntimeDep
 from server.api.openapi import error_responses
 from server.api.record_schemas import record_schemas
 from server.api.runtime import Runtime
 from server.errors import ApiError
 from server.identity.authentication import AuthenticatedDevice
 from server.store.record_reads import get_record, list_records
-from server.sync.author import Author
-from server.sync.write_path import RowExists, RowGone, RowRule, apply_mutations
+from server.sync.write_path import Author, RowExists, RowGone, RowRule, apply_mutations
 
 __all__ = ["MAX_PAGE", "router"]
 

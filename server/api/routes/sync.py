@@ -15,13 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from protocol.errors import ErrorCode
 from protocol.messages import Mutation, PullResponse, PushResponse
 from protocol.version import DEFAULT_PULL_LIMIT, MAX_MUTATIONS_PER_PUSH, MAX_PULL_LIMIT
-from server.api.auth import CurrentDevice
-from server.api.deps import RuntimeDep
+from server.api.deps import CurrentDevice, RuntimeDep
 from server.api.openapi import error_responses
 from server.errors import ApiError
 from server.store.change_log import read_changes
-from server.sync.author import Author
-from server.sync.write_path import apply_mutations
+from server.sync.write_path import Author, apply_mutations
 
 __all__ = ["router"]
 

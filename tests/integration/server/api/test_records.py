@@ -12,8 +12,7 @@ import pytest
 
 from protocol.hlc import HybridLogicalClock, parse, system_wall_ms
 from server.store.engine import create_engine
-from server.sync.author import Author
-from server.sync.write_path import write_batch
+from server.sync.write_path import Author, write_batch
 from tests.support.db_waits import wait_for_lock_waiters
 from tests.support.devices import Device
 from tests.support.live_server import LiveServer

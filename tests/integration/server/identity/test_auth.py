@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.api.auth import CurrentDevice
+from server.api.deps import CurrentDevice
 from server.app import create_app
 from server.ops import admin
 from server.settings import Settings

@@ -19,8 +19,7 @@ from sqlalchemy import text
 from protocol.hlc import HybridLogicalClock
 from server.settings import Settings
 from server.store.engine import create_engine
-from server.sync.author import Author
-from server.sync.write_path import write_batch
+from server.sync.write_path import Author, write_batch
 from tests.support.db_waits import wait_for_lock_waiters
 from tests.support.devices import Device, enrolled_device
 from tests.support.live_server import LiveServer, live_server

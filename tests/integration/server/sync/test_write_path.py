@@ -17,8 +17,7 @@ from protocol.hlc import HybridLogicalClock
 from protocol.messages import Mutation, MutationResult
 from server.store.change_log import head_seq, read_changes
 from server.store.tables import RECORD_TABLES
-from server.sync.author import Author
-from server.sync.write_path import Writer, apply_mutations, write_batch
+from server.sync.write_path import Author, Writer, apply_mutations, write_batch
 from tests.support.db_waits import wait_for_lock_waiters
 from tests.support.sync_client import mutation_model
 
