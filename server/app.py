@@ -1,8 +1,9 @@
 """The ASGI application, built by ``create_app(settings)``; nothing happens at import.
 
 The lifespan resolves the database (the external ``DATABASE_URL`` or the embedded
-cluster), migrates it, reads the epoch, starts the fan-out listener and tears it all
-down again on shutdown.
+cluster), migrates it, reads the epoch, starts the fan-out listener and the background
+work, hands the routes their ``Runtime`` and tears it all down again on shutdown. This
+is the one module that wires the packages together.
 """
 
 from __future__ import annotations
@@ -15,19 +16,19 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from server import embedded_pg, migrate
-from server.admin_web import routes as admin_web
-from server.db import create_engine
-from server.error_handlers import install_error_handlers
-from server.fanout import Fanout
-from server.limits import RequestLimits
-from server.logging_setup import RequestIdMiddleware
-from server.metrics import RequestMetrics
-from server.ops_tasks import OpsTasks
-from server.routes import directory, enroll, monitoring, ops, records, sync, ws
+from server.api.error_handlers import install_error_handlers
+from server.api.request_limits import RequestLimits
+from server.api.routes import branches, enroll, health, monitoring, records, sync, ws
+from server.api.runtime import Runtime, new_server_clock
+from server.observability.logs import RequestIdMiddleware
+from server.observability.metrics import Metrics, RequestMetrics
+from server.ops.admin_web import routes as admin_web
+from server.ops.tasks import OpsTasks
+from server.realtime.listener import Fanout
 from server.settings import Settings
-from server.state import ServerState
-from server.tables import server_meta
+from server.store import embedded_pg, migrate
+from server.store.engine import create_engine
+from server.store.tables import server_meta
 
 __all__ = ["create_app"]
 
@@ -50,17 +51,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 epoch = (
                     await conn.execute(select(server_meta.c.value).where(server_meta.c.key == "epoch"))
                 ).scalar_one()
-            state = ServerState(settings=settings, engine=engine, database_url=url, epoch=epoch)
-            state.fanout = Fanout(state)
-            await state.fanout.start()
-            state.ops = OpsTasks(state)
-            await state.ops.start()
-            app.state.branchsync = state
+            clock = new_server_clock()
+            metrics = Metrics()
+            fanout = Fanout(
+                engine, url, queue_frames=settings.ws_queue_frames, reconnects=metrics.listener_reconnects
+            )
+            await fanout.start()
             try:
-                yield
+                ops = OpsTasks(settings, engine, url, metrics, fanout.hub, node=clock.node)
+                await ops.start()
+                try:
+                    app.state.branchsync = Runtime.build(settings, engine, epoch, clock, metrics, fanout)
+                    yield
+                finally:
+                    await ops.stop()
             finally:
-                await state.ops.stop()
-                await state.fanout.stop()
+                await fanout.stop()
         finally:
             await engine.dispose()
 
@@ -74,6 +80,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestLimits)
     app.add_middleware(RequestMetrics)
     app.add_middleware(RequestIdMiddleware)
-    for module in (enroll, sync, directory, ws, records, ops, monitoring, admin_web):
+    for module in (enroll, sync, branches, ws, records, health, monitoring, admin_web):
         app.include_router(module.router)
     return app

@@ -6,12 +6,12 @@ Exception tree::
      ├── ApiError                a request is refused: HTTP status + stable ``code``
      ├── AdminError              an admin command cannot be done (unknown branch, ...)
      ├── DatabaseUnavailable     PostgreSQL cannot be reached or started (operator acts)
-     ├── WriteConflict           (server.writes) a concurrent writer got there first; the
+     ├── WriteConflict           (server.sync.write_path) a concurrent writer got there first; the
      │                           batch is planned again, escapes only after 5 tries
      └── BackupError             a backup or restore failed or was refused (operator acts)
           └── RestoreRefused     the target database is not empty (and no --force)
 
-``server.error_handlers`` turns them (and anything not foreseen) into the contract's
+``server.api.error_handlers`` turns them (and anything not foreseen) into the contract's
 JSON error body. This module imports no web framework, so the admin command line,
 which raises ``AdminError``, starts fast.
 """

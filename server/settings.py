@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     ws_ping_timeout_s: float = Field(default=20.0, gt=0)
     db_pool_size: int = Field(default=10, ge=1)
 
-    # operations (server.backup_scheduler, server.presence, server.admin_web, /metrics)
+    # operations (server.ops.backup_scheduler, server.realtime.presence, server.ops.admin_web, /metrics)
     backup_enabled: bool | None = None
     """Automatic backups while serving; None: on for the embedded database only."""
     backup_interval_s: float = Field(default=6 * 3600, gt=0)

@@ -137,8 +137,8 @@ def test_a_revoked_device_stops_and_does_not_hammer_the_server(
 ) -> None:
     import asyncio
 
-    from server import admin
-    from server.db import create_engine
+    from server.ops import admin
+    from server.store.engine import create_engine
 
     north.start()
     north.wait_online()

@@ -1,6 +1,6 @@
 """Enrolled devices for integration tests, made the way IT makes them.
 
-The branch and code come from ``server.admin`` (what the CLI runs); the device is then
+The branch and code come from ``server.ops.admin`` (what the CLI runs); the device is then
 enrolled over HTTP against the live server, exactly as the desktop app does.
 """
 
@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import httpx
 
 from protocol.version import PROTOCOL_HEADER, PROTOCOL_VERSION
-from server import admin
-from server.db import create_engine
+from server.ops import admin
+from server.store.engine import create_engine
 
 __all__ = [
     "Device",

@@ -11,14 +11,16 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server import migrate
-from server.db import create_engine
+from server.api.runtime import new_server_clock
+from server.observability.metrics import Metrics
 from server.settings import Settings
-from server.state import ServerState
+from server.store import migrate
+from server.store.engine import create_engine
+from server.sync.write_path import Writer
 from tests.support.devices import Device, enrolled_device
 from tests.support.live_server import LiveServer, live_server
 
-__all__ = ["db_engine", "http", "north_device", "sync_server", "write_state"]
+__all__ = ["db_engine", "http", "north_device", "sync_server", "writer"]
 
 
 @pytest.fixture
@@ -50,11 +52,9 @@ async def db_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-async def write_state(database_url: str) -> AsyncIterator[ServerState]:
-    """A migrated database and the state the write path needs, with no HTTP server."""
+async def writer(database_url: str) -> AsyncIterator[Writer]:
+    """A migrated database and what the write path needs, with no HTTP server."""
     engine = create_engine(database_url, pool_size=4)
     await migrate.upgrade(engine)
-    yield ServerState(
-        settings=Settings(database_url=database_url), engine=engine, database_url=database_url, epoch="test"
-    )
+    yield Writer(engine, new_server_clock(), Settings(database_url=database_url).max_clock_skew_s, Metrics())
     await engine.dispose()

@@ -12,8 +12,8 @@ import pytest
 
 from desktop.cache import Branch
 from desktop.cli import main
+from server.api.routes import branches as directory_routes
 from server.app import create_app
-from server.routes import directory as directory_routes
 from server.settings import Settings
 from tests.support.desktop_engine import Installation, enrolled_installation, wait_until
 from tests.support.devices import issue_code, set_branch_zones

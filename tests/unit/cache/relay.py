@@ -1,6 +1,6 @@
 """The server's write decisions over an in-memory store, so cache tests can replay whole races.
 
-``server.write_plan.plan_batch`` is the real, pure core of a push (validation, merge,
+``server.sync.write_plan.plan_batch`` is the real, pure core of a push (validation, merge,
 lost values, bases); this only keeps its rows in dicts instead of PostgreSQL and
 numbers the changes. Caches push and pull through it exactly as the engine would:
 ``pending_batch`` -> ``apply_push_results``, pull -> ``apply_changes``.
@@ -16,7 +16,7 @@ from desktop.cache import Cache
 from protocol.hlc import HybridLogicalClock
 from protocol.merge import Row
 from protocol.messages import Change, LostWire, Mutation, MutationResult
-from server.write_plan import Applied, Duplicate, Rejected, RowKey, plan_batch
+from server.sync.write_plan import Applied, Duplicate, Rejected, RowKey, plan_batch
 from tests.unit.cache.helpers import START_MS
 
 __all__ = ["Relay"]

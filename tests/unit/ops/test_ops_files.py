@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from server.metrics import METRIC_NAMES
+from server.observability.metrics import METRIC_NAMES
 
 OPS = Path(__file__).resolve().parents[3] / "ops"
 _METRIC = re.compile(r"\bbranchsync_[a-z0-9_]+\b")

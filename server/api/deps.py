@@ -1,0 +1,79 @@
+"""Reusable FastAPI dependencies as ``Annotated`` aliases: the runtime, and the device
+making the request (``CurrentDevice``).
+
+The token lookup itself is ``server.identity.authentication``; here it gets what only a
+web request has (its headers, the 401/429 answers).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Hashable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from protocol.errors import ErrorCode
+from server.api.runtime import Runtime
+from server.errors import ApiError
+from server.identity.authentication import AuthenticatedDevice, authenticate, bearer_token
+from server.identity.rate_limit import RateLimiter, retry_after_header
+
+__all__ = ["CurrentDevice", "EngineDep", "RuntimeDep", "current_device", "get_runtime", "within_rate"]
+
+
+def get_runtime(request: Request) -> Runtime:
+    """The running process's runtime, set by the lifespan."""
+    runtime: Runtime = request.app.state.branchsync
+    return runtime
+
+
+def get_engine(request: Request) -> AsyncEngine:
+    return get_runtime(request).engine
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, ErrorCode.UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def current_device(request: Request, runtime: RuntimeDep) -> AuthenticatedDevice:
+    """FastAPI dependency: the calling device, within its request rate.
+
+    Raises:
+        ApiError: 401 for a missing, unknown or revoked token; 429 (with
+            ``Retry-After``) when the device goes faster than ``settings.rate_per_s``.
+    """
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
+        raise _unauthorized("missing device token (Authorization: Bearer <token>)")
+    async with runtime.engine.connect() as conn:
+        device = await authenticate(conn, token)
+    if device is None:
+        raise _unauthorized("unknown or revoked device token")
+    within_rate(runtime.limiter, device.id, "requests from this device")
+    return device
+
+
+def within_rate(limiter: RateLimiter, key: Hashable, what: str) -> None:
+    """Take a token for ``key`` now.
+
+    Raises:
+        ApiError: 429 with ``Retry-After`` when ``key`` has none left.
+    """
+    wait = limiter.acquire(key, time.monotonic())
+    if wait > 0:
+        raise ApiError(
+            429,
+            ErrorCode.RATE_LIMITED,
+            f"too many {what}; retry in {wait:.2f} s",
+            headers={"Retry-After": retry_after_header(wait)},
+        )
+
+
+CurrentDevice = Annotated[AuthenticatedDevice, Depends(current_device)]
+"""The authenticated, rate-limited device making the request (401/429 otherwise)."""

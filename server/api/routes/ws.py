@@ -1,0 +1,205 @@
+"""``WS /api/v1/sync/ws``: committed changes pushed to each device as they happen.
+
+The socket is authenticated once, at the handshake, by its ``Authorization: Bearer``
+header (refused with the contract's JSON error body and 401 otherwise); a revoked
+device is closed later through the hub. It then gets ``hello`` and the ``changes``
+frames the hub queues for it. ``hello.head`` is where this socket's stream continues:
+the first ``changes`` frame has ``from == head``. It is the newest change this process
+has broadcast, which may trail a commit by a few milliseconds; a client whose cursor
+differs from a frame's ``from`` pulls, as the contract says, and loses nothing.
+
+Close codes (``protocol.wire.CloseCode``): 4000 after ``resync`` (the socket fell
+behind), 4401 (device revoked), 1012 (this server is restarting).
+
+Each socket runs two tasks: the sender carries out its subscription's actions and the
+receiver reads the client's ``status`` frames. Neither can hold up another socket: the
+hub never waits for a sender, and a sender stuck on a peer that stopped reading is
+cancelled ``CLOSE_GRACE_S`` after the hub closed its subscription.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from contextlib import suppress
+
+from fastapi import APIRouter, WebSocket
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.websockets import WebSocketDisconnect
+
+from protocol.errors import ErrorCode
+from protocol.messages import StatusFrame
+from protocol.wire import SOCKET_PATH, CloseCode
+from server.api.error_handlers import error_response
+from server.api.runtime import Runtime
+from server.identity.authentication import AuthenticatedDevice, authenticate, bearer_token
+from server.identity.rate_limit import retry_after_header
+from server.realtime.device_status import store_status
+from server.realtime.frames import (
+    CLOSE_CODES,
+    RESYNC_TEXT,
+    Ignored,
+    StatusThrottle,
+    hello_text,
+    parse_client_frame,
+)
+from server.realtime.hub import Close, CloseReason, Hub, Send, Subscription, Wait
+
+__all__ = ["CLOSE_GRACE_S", "STATUS_INTERVAL_S", "router"]
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["sync"])
+
+CLOSE_GRACE_S = 5.0
+"""How long a closed subscription's sender may take to finish its current send and
+say goodbye before it is cancelled (a peer that stopped reading never lets it)."""
+
+STATUS_INTERVAL_S = 1.0
+"""At most one ``status`` write per socket per this many seconds."""
+
+
+@router.websocket(SOCKET_PATH)
+async def sync_socket(websocket: WebSocket) -> None:
+    """Stream committed changes to an enrolled device (see the module docstring)."""
+    runtime: Runtime = websocket.app.state.branchsync
+    device = await _authenticate(websocket, runtime)
+    if device is not None:
+        await _Session(websocket, runtime, runtime.fanout.hub, device).run()
+
+
+async def _deny(
+    websocket: WebSocket, status: int, code: ErrorCode, message: str, headers: dict[str, str] | None = None
+) -> None:
+    """Refuse the handshake with the contract's JSON error body (or a close if unsupported)."""
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(error_response(status, code, message, headers=headers))
+    else:
+        await websocket.close(code=CloseCode.POLICY_VIOLATION, reason=message[:120])
+
+
+async def _authenticate(websocket: WebSocket, runtime: Runtime) -> AuthenticatedDevice | None:
+    """The device behind the socket's bearer token, or None after refusing the handshake."""
+    token = bearer_token(websocket.headers.get("authorization"))
+    if token is None:
+        message = "missing device token (Authorization: Bearer <token>)"
+        await _deny(websocket, 401, ErrorCode.UNAUTHORIZED, message)
+        return None
+    try:
+        async with runtime.engine.begin() as conn:
+            device = await authenticate(conn, token)
+    except (SQLAlchemyError, OSError) as exc:
+        log.warning("cannot authenticate a socket: %s", exc)
+        await _deny(websocket, 503, ErrorCode.INTERNAL, "database unavailable; retry later")
+        return None
+    if device is None:
+        await _deny(websocket, 401, ErrorCode.UNAUTHORIZED, "unknown or revoked device token")
+        return None
+    wait = runtime.limiter.acquire(device.id, time.monotonic())
+    if wait > 0:
+        headers = {"Retry-After": retry_after_header(wait)}
+        await _deny(websocket, 429, ErrorCode.RATE_LIMITED, "too many connections from this device", headers)
+        return None
+    return device
+
+
+class _Session:
+    """One accepted socket: its subscription, its sender and its receiver."""
+
+    def __init__(self, websocket: WebSocket, runtime: Runtime, hub: Hub, device: AuthenticatedDevice) -> None:
+        self.websocket = websocket
+        self.runtime = runtime
+        self.hub = hub
+        self.device = device
+        self.wake = asyncio.Event()
+        self.closing = asyncio.Event()
+        self.throttle = StatusThrottle(STATUS_INTERVAL_S)
+        self.ignored = 0
+        """Frames ignored on this socket."""
+        self.sub: Subscription = hub.subscribe(device.id, self._on_wake)
+
+    def _on_wake(self) -> None:
+        self.wake.set()
+        if self.sub.close_reason is not None:
+            self.closing.set()
+
+    async def run(self) -> None:
+        try:
+            if self.sub.close_reason is CloseReason.REVOKED:
+                await _deny(self.websocket, 401, ErrorCode.UNAUTHORIZED, "unknown or revoked device token")
+                return
+            await self.websocket.accept()
+            hello = hello_text(self.runtime.clock.now(), self.sub.start, self.runtime.epoch)
+            await self.websocket.send_text(hello)
+            await self._pump()
+        except WebSocketDisconnect:
+            pass  # the peer left during the hello
+        finally:
+            self.hub.unsubscribe(self.sub)
+            await self._store(self.throttle.flush())
+
+    async def _pump(self) -> None:
+        sender = asyncio.create_task(self._send_loop())
+        receiver = asyncio.create_task(self._receive_loop())
+        closing = asyncio.create_task(self.closing.wait())
+        tasks = (sender, receiver, closing)
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            if closing in done and not sender.done():
+                await asyncio.wait((sender,), timeout=CLOSE_GRACE_S)
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with suppress(asyncio.CancelledError, WebSocketDisconnect):
+                    await task
+
+    async def _send_loop(self) -> None:
+        metrics = self.runtime.metrics
+        while True:
+            self.wake.clear()
+            match self.sub.next_action():
+                case Send(frame):
+                    await self.websocket.send_text(frame.text)
+                    metrics.observe_fanout(time.monotonic() - frame.announced_at)
+                case Wait():
+                    await self.wake.wait()
+                case Close(reason):
+                    if reason is CloseReason.RESYNC:
+                        await self.websocket.send_text(RESYNC_TEXT)
+                    code, why = CLOSE_CODES[reason]
+                    await self.websocket.close(code, why)
+                    return
+
+    async def _receive_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                async with asyncio.timeout_at(self.throttle.deadline):
+                    message = await self.websocket.receive()
+            except TimeoutError:
+                await self._store(self.throttle.due(loop.time()))
+                continue
+            if message["type"] == "websocket.disconnect":
+                return
+            text: str | None = message.get("text")
+            data: str | bytes = text if text is not None else message.get("bytes") or b""
+            match parse_client_frame(data):
+                case StatusFrame() as status:
+                    self.hub.stats.status_frames += 1
+                    await self._store(self.throttle.offer(status, loop.time()))
+                case Ignored(reason):
+                    self.hub.stats.ignored_client_frames += 1
+                    self.ignored += 1
+                    # the first one says what is wrong; a flood must not flood the log too
+                    level = logging.INFO if self.ignored == 1 else logging.DEBUG
+                    log.log(level, "ignored a frame from device %s: %s", self.device.id, reason)
+
+    async def _store(self, status: StatusFrame | None) -> None:
+        if status is None:
+            return
+        try:
+            await store_status(self.runtime.engine, self.device.id, status)
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("could not store the status of device %s: %s", self.device.id, exc)

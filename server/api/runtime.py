@@ -1,0 +1,77 @@
+"""What one server process holds while it serves, built once by the app's lifespan.
+
+Every field is set when the runtime is made (the lifespan starts the fan-out first),
+so no route checks for ``None``. Background workers never see it: the lifespan hands
+each of them the few things it uses.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from protocol.hlc import HybridLogicalClock
+from server.identity.rate_limit import RateLimiter
+from server.observability.metrics import Metrics
+from server.realtime.listener import Fanout
+from server.settings import Settings
+from server.sync.write_path import Writer
+
+__all__ = ["ADMIN_LOGIN_BURST", "ADMIN_LOGIN_RATE_PER_S", "Runtime", "new_server_clock"]
+
+ADMIN_LOGIN_RATE_PER_S, ADMIN_LOGIN_BURST = 0.2, 10
+"""Dashboard logins (``server.ops.admin_web``) per network address: one per 5 s, bursts of 10."""
+
+
+def new_server_clock() -> HybridLogicalClock:
+    """This process's HLC; its node id is unique per process so two servers never tie."""
+    return HybridLogicalClock(f"server.{secrets.token_hex(4)}")
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """Per-process state the routes reach through ``server.api.deps``."""
+
+    settings: Settings
+    engine: AsyncEngine
+    epoch: str
+    """The database history's id, announced to every client."""
+    clock: HybridLogicalClock
+    metrics: Metrics
+    """This app's Prometheus metrics (its own registry)."""
+    writer: Writer
+    """The write path's engine, clock, skew limit and counter."""
+    fanout: Fanout
+    """The LISTEN connection and the sockets' hub, already started."""
+    limiter: RateLimiter
+    """Per-device request rate (``settings.rate_per_s``, bursts of ``rate_burst``)."""
+    enroll_limiter: RateLimiter
+    """Enrolment attempts per network address (``settings.enroll_rate_per_min``)."""
+    admin_login_limiter: RateLimiter
+    """Dashboard login attempts per network address."""
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        engine: AsyncEngine,
+        epoch: str,
+        clock: HybridLogicalClock,
+        metrics: Metrics,
+        fanout: Fanout,
+    ) -> Runtime:
+        """The runtime around a started ``fanout``, with its writer and rate limiters."""
+        return cls(
+            settings=settings,
+            engine=engine,
+            epoch=epoch,
+            clock=clock,
+            metrics=metrics,
+            writer=Writer(engine, clock, settings.max_clock_skew_s, metrics),
+            fanout=fanout,
+            limiter=RateLimiter(settings.rate_per_s, settings.rate_burst),
+            enroll_limiter=RateLimiter(settings.enroll_rate_per_min / 60, settings.enroll_burst),
+            admin_login_limiter=RateLimiter(ADMIN_LOGIN_RATE_PER_S, ADMIN_LOGIN_BURST),
+        )
