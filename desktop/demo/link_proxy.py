@@ -239,7 +239,7 @@ class LinkProxy:
             while chunk := await source.read(_CHUNK):
                 await flowing.wait()
                 if self._delay:
-                    await asyncio.sleep(self._delay)  # noqa: sleep-ok (the fault being injected)
+                    await asyncio.sleep(self._delay)  # sleep-ok: the fault being injected
                 sink.write(chunk)
                 await sink.drain()
             if sink.can_write_eof():

@@ -79,7 +79,7 @@ class DemoServer:
                 raise DemoServerError(
                     f"the server did not answer within {START_TIMEOUT:.0f} s:\n{self._tail()}"
                 )
-            time.sleep(0.2)  # noqa: sleep-ok (polling a child process with a deadline)
+            time.sleep(0.2)  # sleep-ok: polling a child process with a deadline
         return self
 
     def _healthy(self) -> bool:

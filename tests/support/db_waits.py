@@ -24,4 +24,4 @@ async def wait_for_lock_waiters(engine: AsyncEngine, count: int, timeout: float 
     """Return once at least ``count`` sessions wait on a lock (TimeoutError otherwise)."""
     async with asyncio.timeout(timeout):
         while await lock_waiters(engine) < count:
-            await asyncio.sleep(0.01)  # noqa: sleep-ok (polling a condition with a deadline)
+            await asyncio.sleep(0.01)  # sleep-ok: polling a condition with a deadline

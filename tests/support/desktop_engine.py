@@ -44,7 +44,7 @@ def wait_until(condition: Callable[[], bool], timeout: float = 15.0, what: str =
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.02)  # noqa: sleep-ok (polling a condition with a deadline)
+        time.sleep(0.02)  # sleep-ok: polling a condition with a deadline
 
 
 @dataclass

@@ -69,7 +69,7 @@ def live_server(
             raise RuntimeError("server failed to start")
         if time.monotonic() > deadline:
             raise TimeoutError("server did not start in time")
-        time.sleep(0.01)  # noqa: sleep-ok (polling a condition with a deadline)
+        time.sleep(0.01)  # sleep-ok: polling a condition with a deadline
     try:
         secure = "s" if tls else ""
         yield LiveServer(f"http{secure}://127.0.0.1:{port}", f"ws{secure}://127.0.0.1:{port}", settings)

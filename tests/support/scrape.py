@@ -43,4 +43,4 @@ async def wait_for_metric(
                 samples = {}
             if samples and check(samples):
                 return samples
-            await asyncio.sleep(0.05)  # noqa: sleep-ok (polling a condition with a deadline)
+            await asyncio.sleep(0.05)  # sleep-ok: polling a condition with a deadline

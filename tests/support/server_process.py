@@ -100,5 +100,5 @@ def _wait_healthy(server: ServerProcess, log: IO[str], timeout: float) -> None:
                 return
         except httpx.TransportError:
             pass
-        time.sleep(0.05)  # noqa: sleep-ok (polling a condition with a deadline)
+        time.sleep(0.05)  # sleep-ok: polling a condition with a deadline
     raise TimeoutError(f"serve on {server.url} did not become healthy in {timeout} s")

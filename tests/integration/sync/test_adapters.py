@@ -126,7 +126,7 @@ async def test_the_socket_says_hello_streams_changes_and_takes_status(
                     )
                     != 1
                 ):
-                    await asyncio.sleep(0.02)  # noqa: sleep-ok (polling a condition with a deadline)
+                    await asyncio.sleep(0.02)  # sleep-ok: polling a condition with a deadline
         finally:
             await conn.close()
 

@@ -201,7 +201,7 @@ def _wait_healthy(url: str, serve: subprocess.Popen[str], timeout: float = 90) -
                 return
         except httpx.TransportError:
             pass
-        time.sleep(0.1)  # noqa: sleep-ok (polling a condition with a deadline)
+        time.sleep(0.1)  # sleep-ok: polling a condition with a deadline
     raise TimeoutError("serve did not become healthy")
 
 

@@ -186,7 +186,7 @@ async def test_a_flood_of_attempts_from_one_address_gets_429_and_a_good_code_sti
         wait = int(flooded.headers["Retry-After"])
         retry_at = time.monotonic() + wait
         while time.monotonic() < retry_at:
-            await asyncio.sleep(0.05)  # noqa: sleep-ok (waiting out the Retry-After the server asked for)
+            await asyncio.sleep(0.05)  # sleep-ok: waiting out the Retry-After the server asked for
         later = await _enroll(server, {"code": code, "device_name": "Front desk"})
 
     assert [g.status_code for g in guesses] == [403, 403, 403]

@@ -126,7 +126,7 @@ async def test_sessions_expire(database_url: str) -> None:
                     client.cookies.set(COOKIE, token, path="/admin")  # a browser that keeps it too long
                     if (answer := await client.get("/admin/api/me")).status_code != 200:
                         break
-                    await asyncio.sleep(0.1)  # noqa: sleep-ok (polling a condition with a deadline)
+                    await asyncio.sleep(0.1)  # sleep-ok: polling a condition with a deadline
     assert answer.status_code == 401 and "expired" in answer.json()["error"]["message"]
 
 

@@ -101,7 +101,7 @@ async def wait_for(condition: Callable[[], bool | Awaitable[bool]], timeout: flo
             holds = condition()
             if await holds if inspect.isawaitable(holds) else holds:
                 return
-            await asyncio.sleep(0.01)  # noqa: sleep-ok (polling a condition with a deadline)
+            await asyncio.sleep(0.01)  # sleep-ok: polling a condition with a deadline
 
 
 async def _equals(value: Awaitable[object], expected: object) -> bool:
