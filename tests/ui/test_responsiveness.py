@@ -24,6 +24,8 @@ from desktop.sync.status import EngineState
 from desktop.ui.app import BranchWindow, freeze_startup_objects
 from tests.support.desktop_engine import Installation
 
+pytestmark = pytest.mark.timing  # times the event loop: runs without the coverage tracer
+
 BUDGET_MS = 50
 """The longest a loop turn may take (the issue's figure)."""
 NOISE_SHARE = 0.01

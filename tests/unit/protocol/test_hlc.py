@@ -57,6 +57,13 @@ def test_text_form_is_fixed_width_wall_counter_node() -> None:
     assert str(Timestamp(1_767_346_200_000, 7, NODE)) == f"001767346200000-000007-{NODE}"
 
 
+def test_timestamp_parse_reads_the_text_form_as_parse_does() -> None:
+    text = f"001767346200000-000007-{NODE}"
+    assert Timestamp.parse(text) == parse(text) == Timestamp(1_767_346_200_000, 7, NODE)
+    with pytest.raises(InvalidTimestamp):
+        Timestamp.parse("1767346200000-7-" + NODE)  # not fixed-width
+
+
 @FAST
 @given(stamp=any_timestamps)
 def test_text_form_round_trips(stamp: Timestamp) -> None:

@@ -1,0 +1,139 @@
+"""Edges of the sync core that the main transcripts do not reach, or that only the property
+tests reach by chance: a socket opening after ``Stop``, a late failure from a lost
+connection, a hello in the middle of one, answers that cannot be timed, and a ``--once``
+run whose clock the server keeps refusing.
+
+Written as transcripts (``wire.drive``: the exact actions per event, status emissions aside)
+so they pin behaviour the same way through a restructuring of the core, and so the coverage
+gate (scripts/coverage-gate) does not depend on what hypothesis happens to draw.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from desktop.sync.actions import (
+    ApplyChanges,
+    CloseSocket,
+    FetchDirectory,
+    Finish,
+    OpenSocket,
+    Outcome,
+    Pull,
+    PushBatch,
+    RecordPushResults,
+    ResetEpoch,
+    RestampPending,
+    SendStatus,
+    SetClockOffset,
+    StartTimer,
+)
+from desktop.sync.events import (
+    Failure,
+    FrameReceived,
+    LocalChange,
+    Mode,
+    PullSucceeded,
+    PushFailed,
+    PushSucceeded,
+    SocketClosed,
+    SocketOpened,
+    Stop,
+    Timer,
+    TimerFired,
+    Timing,
+)
+from tests.unit.sync.wire import (
+    EPOCH,
+    OFFSET,
+    TIMING,
+    Step,
+    change,
+    counts,
+    drive,
+    hello,
+    hlc,
+    new_core,
+    page,
+    result,
+    start,
+)
+
+BATCH = PushBatch(500)
+CLOCK_JUMPED = Timing(sent_ms=1_100, received_ms=1_000)
+"""The local clock went back while the request was out: the answer tells no offset."""
+SKEW = (result(1, "rejected", "clock_skew"),)
+MEASURED = SetClockOffset(OFFSET, hlc())
+
+
+def applied(seqs: list[int], cursor: int) -> ApplyChanges:
+    return ApplyChanges(tuple(change(s) for s in seqs), cursor, EPOCH)
+
+
+MID_HELLO = "a hello in the middle of a connection: pull up to its head, or start over in a new epoch"
+
+EDGES: dict[str, list[Step]] = {
+    "a socket that opens after Stop is ignored": [
+        (start(), [OpenSocket()]),
+        (Stop(), [CloseSocket()]),
+        (SocketOpened(hello(head=5), TIMING), []),
+    ],
+    "a push that fails late, from a connection already lost, is sent again on the new one": [
+        (start(pending=1), [OpenSocket()]),
+        (SocketOpened(hello(), TIMING), [MEASURED, FetchDirectory(), BATCH, SendStatus(0, 1)]),
+        (SocketClosed(Failure.NETWORK), [StartTimer(Timer.RECONNECT, 0.0)]),
+        (TimerFired(Timer.RECONNECT), [OpenSocket()]),
+        (SocketOpened(hello(), TIMING), [MEASURED, SendStatus(0, 1)]),  # the push is still out
+        (PushFailed(Failure.NETWORK, "connection reset"), [BATCH]),  # no reconnect: this link is fine
+    ],
+    MID_HELLO: [
+        (start(), [OpenSocket()]),
+        (SocketOpened(hello(), TIMING), [MEASURED, FetchDirectory(), Pull(0)]),
+        (PullSucceeded(page([], 0), TIMING), [SendStatus(0, 0)]),
+        (FrameReceived(hello(head=2)), [Pull(0)]),
+        (PullSucceeded(page([1, 2], 2), TIMING), [applied([1, 2], 2), SendStatus(2, 0)]),
+        (FrameReceived(hello(head=2, epoch="epoch-2")), [ResetEpoch("epoch-2"), Pull(0)]),
+    ],
+    "once: an answer that cannot be timed is not measured, the next one is": [
+        (start(Mode.ONCE, pending=1), [BATCH]),
+        (PushSucceeded((result(1),), hlc(), CLOCK_JUMPED), [RecordPushResults((result(1),), hlc())]),
+        (LocalChange(counts(0)), [Pull(0)]),
+        (PullSucceeded(page([], 0), TIMING), [MEASURED, Finish(Outcome.SYNCED)]),
+    ],
+    "once: clock_skew that never ends fails the run, the edit still queued": [
+        (start(Mode.ONCE, pending=1), [BATCH]),
+        (PushSucceeded(SKEW, hlc(), TIMING), [RecordPushResults(SKEW, hlc()), RestampPending(OFFSET, hlc())]),
+        (LocalChange(counts(1)), [BATCH]),
+        (PushSucceeded(SKEW, hlc(), TIMING), [RecordPushResults(SKEW, hlc()), RestampPending(OFFSET, hlc())]),
+        (LocalChange(counts(1)), [BATCH]),
+        (PushSucceeded(SKEW, hlc(), TIMING), [RecordPushResults(SKEW, hlc()), Finish(Outcome.FAILED)]),
+        (LocalChange(counts(1)), []),
+    ],
+    "clock_skew in an answer that cannot be timed stops pushing: a re-stamp needs an offset": [
+        (start(pending=1), [OpenSocket()]),
+        (SocketOpened(hello(), TIMING), [MEASURED, FetchDirectory(), BATCH, SendStatus(0, 1)]),
+        (PushSucceeded(SKEW, hlc(), CLOCK_JUMPED), [RecordPushResults(SKEW, hlc()), Pull(0)]),
+        (LocalChange(counts(1)), []),
+        (PullSucceeded(page([], 0), TIMING), []),
+    ],
+}
+
+
+@pytest.mark.parametrize("steps", EDGES.values(), ids=list(EDGES))
+def test_edge(steps: list[Step]) -> None:
+    drive(new_core(), steps)
+
+
+def test_a_refused_clock_is_reported_in_words() -> None:
+    core = new_core()
+    drive(core, EDGES["once: clock_skew that never ends fails the run, the edit still queued"])
+    assert core.status.pending == 1
+    assert "date and time" in str(core.status.last_error)
+
+
+def test_the_cursor_is_where_the_last_applied_change_left_it() -> None:
+    core = new_core()
+    drive(core, EDGES[MID_HELLO][:-1])
+    assert core.cursor == 2
+    core.handle(FrameReceived(hello(head=2, epoch="epoch-2")))
+    assert core.cursor == 0  # a new epoch: our position in the old history means nothing
