@@ -89,7 +89,9 @@ class DeviceInfo(_Lenient):
 
 class DirectoryResponse(_Lenient):
     """``GET /api/v1/branches`` (extension): every branch and every device that ever
-    enrolled (revoked ones too, because old conflict records still name them)."""
+    enrolled (revoked ones too, because old conflict records still name them).
+
+    Sent with an ``ETag``; asked again with ``If-None-Match``, an unchanged one is a 304."""
 
     branches: list[BranchInfo]
     devices: list[DeviceInfo] = Field(default_factory=list)

@@ -66,7 +66,9 @@ API_PREFIX: Final = "/api/v1"
 ENROLL_PATH: Final = f"{API_PREFIX}/enroll"
 """``POST``: trade an enrolment code for a device id and token."""
 BRANCHES_PATH: Final = f"{API_PREFIX}/branches"
-"""``GET``: the branch directory (extension)."""
+"""``GET``: the branch directory (extension). The answer has a strong ``ETag``; a request whose
+``If-None-Match`` names it is answered ``304 Not Modified`` with no body. Clients that send no
+``If-None-Match`` and servers that send no ``ETag`` (both older) work as before."""
 PUSH_PATH: Final = f"{API_PREFIX}/sync/push"
 """``POST``: a batch of mutations, each answered on its own."""
 PULL_PATH: Final = f"{API_PREFIX}/sync/pull"

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, exists, select
 
 from desktop.cache import conflicts, epoch, rows
-from desktop.cache.clock import WallClock, observe
+from desktop.cache.clock import CLOCK_KEYS, WallClock, observed_values
 from desktop.cache.counts import Counts, read_counts
 from desktop.cache.errors import EpochChanged
 from desktop.cache.outbox import pending_hlcs
 from desktop.cache.schema import outbox
-from desktop.cache.state import Key, read_values, write_values
+from desktop.cache.state import Key, Value, read_values, write_values
 from protocol.collections import COLLECTIONS, Collection
 from protocol.concurrency import overwrote_unseen
 from protocol.hlc import parse
@@ -36,6 +36,11 @@ from protocol.merge import DELETED, Lost, Row, merge
 from protocol.messages import Change
 
 __all__ = ["ApplyOutcome", "apply_changes", "pulled_row"]
+
+# Read once per batch (a batch is often one change, off a socket frame): the epoch
+# facts and the clock together, in one statement.
+_STATE_KEYS = (Key.EPOCH, Key.EPOCH_RESET, *CLOCK_KEYS)
+_ANYTHING_QUEUED = select(exists().where(outbox.c.seq.is_not(None)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +79,7 @@ def apply_changes(
         EpochChanged: ``epoch_id`` differs from the cursor's; nothing applied.
         protocol.errors.InvalidTimestamp: a change carries a clock that is not an HLC.
     """
-    state = read_values(conn, [Key.EPOCH, Key.EPOCH_RESET, Key.DEVICE_ID, Key.LOCAL_NODE])
+    state = read_values(conn, _STATE_KEYS)
     known_epoch = state.get(Key.EPOCH)
     if epoch_id is not None and known_epoch is not None and epoch_id != known_epoch:
         raise EpochChanged(
@@ -82,7 +87,7 @@ def apply_changes(
         )
     resetting = state.get(Key.EPOCH_RESET) == "1"
     my_nodes = frozenset(node for node in (state.get(Key.DEVICE_ID), state.get(Key.LOCAL_NODE)) if node)
-    anything_queued = bool(conn.execute(select(exists().where(outbox.c.seq.is_not(None)))).scalar())
+    anything_queued = bool(conn.execute(_ANYTHING_QUEUED).scalar())
 
     by_collection: dict[str, list[Change]] = {}
     for change in changes:
@@ -98,8 +103,8 @@ def apply_changes(
         changed += counts[0]
         lost += counts[1]
         top.extend(max(change.clocks.values()) for change in batch if change.clocks)
-    observe(conn, wall_ms, top)
-    values: dict[Key, str | int | None] = {Key.CURSOR: new_cursor}
+    # nothing above writes the clock's keys, so ``state`` still holds them: one write for all
+    values: dict[Key, Value] = {**observed_values(state, wall_ms, top), Key.CURSOR: new_cursor}
     if epoch_id is not None and known_epoch is None:
         values[Key.EPOCH] = epoch_id
     write_values(conn, values)

@@ -241,10 +241,15 @@ class Cache:
         with self._db.read() as conn:
             return directory.read(conn)
 
-    def replace_directory(self, listed: DirectoryResponse) -> None:
-        """Store the server's new directory instead of the old one, in one transaction."""
+    def replace_directory(self, listed: DirectoryResponse, etag: str | None = None) -> None:
+        """Store the server's new directory (and its ``ETag``) instead of the old one, in one transaction."""
         with self._db.write() as conn:
-            directory.replace(conn, listed)
+            directory.replace(conn, listed, etag)
+
+    def directory_etag(self) -> str | None:
+        """The ``ETag`` the stored directory came with, for ``If-None-Match`` (None: ask for it whole)."""
+        with self._db.read() as conn:
+            return directory.etag(conn)
 
     def observe_hlc(self, hlc: str) -> None:
         """Absorb a server stamp (``server_hlc`` of an answer or the hello frame)."""

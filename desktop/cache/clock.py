@@ -9,24 +9,28 @@ offset to the server clock measured at the last connection.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from sqlalchemy import Connection
 
-from desktop.cache.state import Key, read_values, write_values
+from desktop.cache.state import Key, Value, read_values, write_values
 from protocol.hlc import HybridLogicalClock, Timestamp
 
-__all__ = ["WallClock", "load_clock", "observe", "reset_clock", "stamp"]
+__all__ = ["CLOCK_KEYS", "WallClock", "load_clock", "observe", "observed_values", "reset_clock", "stamp"]
 
 WallClock = Callable[[], int]
 """Local wall time in milliseconds since the epoch (injectable for tests)."""
 
-_KEYS = (Key.DEVICE_ID, Key.LOCAL_NODE, Key.HLC_LAST, Key.HLC_OBSERVED, Key.CLOCK_OFFSET_MS)
+CLOCK_KEYS = (Key.DEVICE_ID, Key.LOCAL_NODE, Key.HLC_LAST, Key.HLC_OBSERVED, Key.CLOCK_OFFSET_MS)
+"""The ``sync_state`` keys the clock is made of."""
 
 
 def load_clock(conn: Connection, wall_ms: WallClock) -> tuple[HybridLogicalClock, str | None]:
     """The clock as persisted, and the greatest stamp ever received from elsewhere."""
-    raw = read_values(conn, _KEYS)
+    return _clock_from(read_values(conn, CLOCK_KEYS), wall_ms)
+
+
+def _clock_from(raw: Mapping[Key, str | None], wall_ms: WallClock) -> tuple[HybridLogicalClock, str | None]:
     node = raw.get(Key.DEVICE_ID) or raw.get(Key.LOCAL_NODE)
     if not node:
         raise RuntimeError("sync_state has no node id; the cache was not initialised")
@@ -49,15 +53,29 @@ def observe(conn: Connection, wall_ms: WallClock, stamps: Iterable[str]) -> None
     Raises:
         protocol.errors.InvalidTimestamp: a stamp is not an HLC.
     """
+    if (top := max(stamps, default=None)) is not None:
+        write_values(conn, observed_values(read_values(conn, CLOCK_KEYS), wall_ms, [top]))
+
+
+def observed_values(
+    raw: Mapping[Key, str | None], wall_ms: WallClock, stamps: Iterable[str]
+) -> dict[Key, Value]:
+    """What ``observe`` writes, from ``raw`` (``CLOCK_KEYS`` as read in this transaction).
+
+    For a caller that reads and writes ``sync_state`` anyway and saves two statements.
+
+    Raises:
+        protocol.errors.InvalidTimestamp: a stamp is not an HLC.
+    """
     top = max(stamps, default=None)
     if top is None:
-        return
-    clock, observed = load_clock(conn, wall_ms)
+        return {}
+    clock, observed = _clock_from(raw, wall_ms)
     clock.observe(top)
-    values: dict[Key, str | None] = {Key.HLC_LAST: str(clock.last)}
+    values: dict[Key, Value] = {Key.HLC_LAST: str(clock.last)}
     if observed is None or top > observed:
         values[Key.HLC_OBSERVED] = top
-    write_values(conn, values)
+    return values
 
 
 def reset_clock(conn: Connection, floor: str | None) -> None:

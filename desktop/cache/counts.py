@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func, select
 
-from desktop.cache import conflicts, outbox, rejected
+from desktop.cache.schema import conflicts, outbox, rejected
 
 __all__ = ["Counts", "read_counts"]
 
@@ -25,6 +25,15 @@ class Counts:
     conflicts: int
 
 
+# One statement, built once: every engine call ends with it (per change applied, per push).
+_COUNTS = select(
+    select(func.count()).select_from(outbox).scalar_subquery(),
+    select(func.count()).select_from(rejected).scalar_subquery(),
+    select(func.count()).select_from(conflicts).where(conflicts.c.dismissed.is_(False)).scalar_subquery(),
+)
+
+
 def read_counts(conn: Connection) -> Counts:
     """Pending mutations, rejected mutations and undismissed conflicts, as ``conn`` sees them."""
-    return Counts(outbox.pending_count(conn), rejected.count(conn), conflicts.count(conn))
+    pending, refused, lost = conn.execute(_COUNTS).one()
+    return Counts(int(pending), int(refused), int(lost))

@@ -6,6 +6,10 @@ and an appointment's time belongs in its branch's zone. The server lists them
 one in one transaction, so a branch or PC that is gone from the list is gone here
 too. Enrolment already records this installation's own branch, so its name and
 zone are known before the first list arrives (and with a server too old to list).
+
+The list's ``ETag`` is stored with it (``sync_state``, in the same transaction), so
+the next connection asks with ``If-None-Match`` and a server that has nothing new
+answers 304 with no body; anything that changes the stored list here forgets it.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from desktop.cache.schema import branches, devices
 from desktop.cache.state import Key, read_values, write_values
 from protocol.messages import BranchInfo, DirectoryResponse
 
-__all__ = ["Branch", "Device", "Directory", "read", "remember_branch", "replace"]
+__all__ = ["Branch", "Device", "Directory", "etag", "read", "remember_branch", "replace"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +81,17 @@ def read(conn: Connection) -> Directory:
     )
 
 
+def etag(conn: Connection) -> str | None:
+    """The server's tag of the stored list (None when it sent none, or the list changed here)."""
+    return read_values(conn, [Key.DIRECTORY_ETAG]).get(Key.DIRECTORY_ETAG)
+
+
 def remember_branch(conn: Connection, branch: BranchInfo) -> None:
-    """Add or update one branch (this installation's own, at enrolment)."""
+    """Add or update one branch (this installation's own, at enrolment).
+
+    The stored list is no longer the server's as it was tagged: its tag is forgotten.
+    """
+    write_values(conn, {Key.DIRECTORY_ETAG: None})
     statement = upsert(branches).values(id=branch.id, name=branch.name, timezone=branch.timezone)
     conn.execute(
         statement.on_conflict_do_update(
@@ -88,11 +101,12 @@ def remember_branch(conn: Connection, branch: BranchInfo) -> None:
     )
 
 
-def replace(conn: Connection, directory: DirectoryResponse) -> None:
-    """Store ``directory`` instead of what was known (the caller's one transaction).
+def replace(conn: Connection, directory: DirectoryResponse, tag: str | None = None) -> None:
+    """Store ``directory`` and its ``ETag`` instead of what was known (the caller's one transaction).
 
     The own branch's name in ``sync_state`` follows a rename, so the window title does.
     """
+    write_values(conn, {Key.DIRECTORY_ETAG: tag})
     conn.execute(delete(branches))
     conn.execute(delete(devices))
     # keyed by id: a server that lists one twice must not break the engine (the last one counts)

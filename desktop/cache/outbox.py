@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, RowMapping, delete, func, insert, select
+from sqlalchemy import Connection, RowMapping, bindparam, delete, func, insert, select
 
 from desktop.cache.rows import dataclass_from
 from desktop.cache.schema import outbox
@@ -163,15 +163,20 @@ def pending_count(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(outbox)).scalar_one())
 
 
+_PENDING_HLCS = select(outbox.c.row_id, outbox.c.hlc).where(
+    outbox.c.collection == bindparam("collection"),
+    outbox.c.row_id.in_(bindparam("row_ids", expanding=True)),
+)
+"""Built once: it runs for every change applied while something is queued."""
+
+
 def pending_hlcs(conn: Connection, collection: str, row_ids: Iterable[str]) -> dict[str, set[str]]:
     """Row id -> stamps of its mutations still pending (rows without any left out)."""
     wanted = list(dict.fromkeys(row_ids))
     found: dict[str, set[str]] = {}
     for start in range(0, len(wanted), 500):
-        query = select(outbox.c.row_id, outbox.c.hlc).where(
-            outbox.c.collection == collection, outbox.c.row_id.in_(wanted[start : start + 500])
-        )
-        for row_id, hlc in conn.execute(query):
+        chunk = {"collection": collection, "row_ids": wanted[start : start + 500]}
+        for row_id, hlc in conn.execute(_PENDING_HLCS, chunk):
             found.setdefault(row_id, set()).add(hlc)
     return found
 

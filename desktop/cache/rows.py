@@ -114,6 +114,10 @@ def _columns(collection: Collection, row: Row) -> dict[str, Any]:
 _SELECT_ONE = {name: select(t).where(t.c.id == bindparam("row_id")) for name, t in RECORD_TABLES.items()}
 _INSERT = {name: insert(t) for name, t in RECORD_TABLES.items()}
 _UPDATE = {name: update(t).where(t.c.id == bindparam("row_id")) for name, t in RECORD_TABLES.items()}
+_SELECT_MANY = {
+    name: select(t).where(t.c.id.in_(bindparam("row_ids", expanding=True)))
+    for name, t in RECORD_TABLES.items()
+}
 
 
 def load(conn: Connection, collection: Collection, row_id: str) -> Record | None:
@@ -124,12 +128,11 @@ def load(conn: Connection, collection: Collection, row_id: str) -> Record | None
 
 def load_many(conn: Connection, collection: Collection, row_ids: Iterable[str]) -> dict[str, Record]:
     """The stored rows among ``row_ids``, by id."""
-    table = table_of(collection)
+    query = _SELECT_MANY[collection.name]
     wanted = list(dict.fromkeys(row_ids))
     found: dict[str, Record] = {}
     for start in range(0, len(wanted), _CHUNK):
-        query = select(table).where(table.c.id.in_(wanted[start : start + _CHUNK]))
-        for mapping in conn.execute(query).mappings():
+        for mapping in conn.execute(query, {"row_ids": wanted[start : start + _CHUNK]}).mappings():
             found[mapping["id"]] = from_mapping(collection, mapping)
     return found
 

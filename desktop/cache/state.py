@@ -42,6 +42,8 @@ class Key(StrEnum):
     LAST_SYNC = "last_sync"
     ONLINE = "online"
     """Maintained by the sync engine: "1" while it is connected."""
+    DIRECTORY_ETAG = "directory_etag"
+    """The server's ``ETag`` of the stored branch directory (None: unknown, fetch it whole)."""
 
 
 Value = str | int | bool | datetime | None

@@ -148,7 +148,8 @@ class FinishEpochReset:
 
 @dataclass(frozen=True, slots=True)
 class FetchDirectory:
-    """Ask for the branch directory; answer with ``DirectoryFetched`` or ``DirectoryFailed``.
+    """Ask for the branch directory (with ``If-None-Match`` when the cache knows its tag); answer
+    with ``DirectoryFetched``, ``DirectoryUnchanged`` or ``DirectoryFailed``.
 
     Nothing waits for it: pushes and pulls go on whatever the answer.
     """
@@ -156,9 +157,10 @@ class FetchDirectory:
 
 @dataclass(frozen=True, slots=True)
 class StoreDirectory:
-    """Replace the cache's branch directory with ``directory`` (names, time zones)."""
+    """Replace the cache's branch directory with ``directory`` (names, time zones) and its tag."""
 
     directory: DirectoryResponse
+    etag: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,6 +64,7 @@ from desktop.sync.events import (
     Counts,
     DirectoryFailed,
     DirectoryFetched,
+    DirectoryUnchanged,
     EpochResetFinished,
     Event,
     Failure,
@@ -164,6 +165,7 @@ class SyncCore:
         # branch directory
         self._directory: DirectoryResponse | None = None
         """The directory this core last stored (an unchanged one is not stored again)."""
+        self._directory_etag: str | None = None
         self._directory_in_flight = False
         self._directory_updates = 0
         # reporting
@@ -257,12 +259,15 @@ class SyncCore:
                 self._pull_to(PullSignal.FAILED)
                 if self._pull_link == self._link:
                     self._on_failure(failure, detail, out, retry=(Timer.RETRY_PULL, retry_after))
-            case DirectoryFetched(directory=directory):
+            case DirectoryFetched(directory=directory, etag=etag):
                 self._directory_in_flight = False
                 if directory != self._directory:
-                    self._directory = directory
                     self._directory_updates += 1
-                    out.append(StoreDirectory(directory))
+                if (directory, etag) != (self._directory, self._directory_etag):
+                    self._directory, self._directory_etag = directory, etag
+                    out.append(StoreDirectory(directory, etag))
+            case DirectoryUnchanged():
+                self._directory_in_flight = False
             case DirectoryFailed():
                 # Names are a comfort, not a need: no error shown, no retry before the next connection.
                 self._directory_in_flight = False

@@ -26,6 +26,7 @@ __all__ = [
     "Counts",
     "DirectoryFailed",
     "DirectoryFetched",
+    "DirectoryUnchanged",
     "EpochResetFinished",
     "Event",
     "Failure",
@@ -248,6 +249,13 @@ class DirectoryFetched:
     """The answer to ``FetchDirectory``: the server's list of branches and devices."""
 
     directory: DirectoryResponse
+    etag: str | None = None
+    """The server's ``ETag`` of it (None from a server older than conditional fetches)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryUnchanged:
+    """The answer to ``FetchDirectory``: 304, the stored directory is still the server's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +289,7 @@ Event = (
     | PullSucceeded
     | PullFailed
     | DirectoryFetched
+    | DirectoryUnchanged
     | DirectoryFailed
     | TimerFired
 )

@@ -10,8 +10,10 @@ measure the clock offset from them.
 
 from __future__ import annotations
 
+import re
 import ssl
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
@@ -33,12 +35,24 @@ from protocol.messages import (
 from protocol.version import DEFAULT_PULL_LIMIT, PROTOCOL_HEADER, PROTOCOL_VERSION
 from protocol.wire import BRANCHES_PATH, ENROLL_PATH, PULL_PATH, PUSH_PATH, push_body
 
-__all__ = ["DEFAULT_TIMEOUT", "SyncHttpClient", "base_headers"]
+__all__ = ["DEFAULT_TIMEOUT", "DirectoryAnswer", "SyncHttpClient", "base_headers"]
 
 DEFAULT_TIMEOUT = 30.0
 """Seconds a request may take before the server counts as unreachable."""
 
 _Answer = TypeVar("_Answer", bound=BaseModel)
+
+_ETAG = re.compile(r'(W/)?"[\x21\x23-\x7e]{0,200}"')
+"""An entity tag as RFC 9110 §8.8.3 spells it (and not too long to keep and send back)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryAnswer:
+    """The branch directory, or None when the server said it is unchanged (304)."""
+
+    directory: DirectoryResponse | None
+    etag: str | None
+    """The server's tag of that directory (None from a server that sends none)."""
 
 
 def base_headers(token: str | None = None) -> dict[str, str]:
@@ -119,15 +133,39 @@ class SyncHttpClient:
         answer, _ = await self._request("GET", BRANCHES_PATH, DirectoryResponse)
         return answer
 
+    async def directory_if_changed(self, etag: str | None) -> DirectoryAnswer:
+        """The directory unless it is still the one tagged ``etag`` (``If-None-Match``).
+
+        A server older than the tag ignores the header and answers in full, with no tag.
+
+        Raises:
+            Refused: a 404 from a server older than the directory, like any refusal.
+            TransportError: any other failure (see ``desktop.sync.errors``).
+        """
+        headers = {"If-None-Match": etag} if etag is not None else {}
+        answer = await self._send("GET", BRANCHES_PATH, headers=headers)
+        tag = answer.headers.get("ETag")
+        tag = tag if tag is not None and _ETAG.fullmatch(tag) else None
+        if answer.status_code == 304 and etag is not None:
+            return DirectoryAnswer(None, tag or etag)
+        directory = self._parse("GET", BRANCHES_PATH, DirectoryResponse, answer)
+        return DirectoryAnswer(directory, tag)
+
     async def _request(
         self, method: str, path: str, model: type[_Answer], **kwargs: Any
     ) -> tuple[_Answer, Timing]:
         sent = self._wall_ms()
+        answer = await self._send(method, path, **kwargs)
+        timing = Timing(sent, self._wall_ms())
+        return self._parse(method, path, model, answer), timing
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            answer = await self._client.request(method, path, **kwargs)
+            return await self._client.request(method, path, **kwargs)
         except httpx.TransportError as exc:
             raise ServerUnreachable(_reason(exc, self._client.base_url)) from exc
-        timing = Timing(sent, self._wall_ms())
+
+    def _parse(self, method: str, path: str, model: type[_Answer], answer: httpx.Response) -> _Answer:
         if not answer.is_success:
             raise error_for_status(answer.status_code, answer.content, answer.headers.get("Retry-After"))
         try:
@@ -137,7 +175,7 @@ class SyncHttpClient:
                 parse(stamp)
         except (ValidationError, InvalidTimestamp) as exc:
             raise BadAnswer(f"{method} {path}: the server's answer does not follow protocol v1") from exc
-        return parsed, timing
+        return parsed
 
 
 def _reason(exc: httpx.TransportError, base_url: httpx.URL) -> str:

@@ -70,5 +70,8 @@ class CachePort(Protocol):
     def observe_hlc(self, hlc: str) -> None:
         """Absorb a server stamp into the local clock."""
 
-    def replace_directory(self, listed: DirectoryResponse) -> None:
-        """Store a new branch directory."""
+    def replace_directory(self, listed: DirectoryResponse, etag: str | None = None) -> None:
+        """Store a new branch directory and the server's ``ETag`` of it."""
+
+    def directory_etag(self) -> str | None:
+        """The ``ETag`` of the stored directory (None: none known)."""

@@ -59,6 +59,7 @@ from desktop.sync.events import (
     Counts,
     DirectoryFailed,
     DirectoryFetched,
+    DirectoryUnchanged,
     EpochResetFinished,
     Event,
     FrameReceived,
@@ -273,8 +274,8 @@ class Runner:
                 return EpochResetFinished(_counts(finished.counts), finished.queued)
             case FetchDirectory():
                 self._spawn(self._fetch_directory(), "directory")
-            case StoreDirectory(directory=directory):
-                await self._cache_call(self._cache.replace_directory, directory)
+            case StoreDirectory(directory=directory, etag=etag):
+                await self._cache_call(self._cache.replace_directory, directory, etag)
             case StartTimer(timer=timer, delay=delay):
                 self._start_timer(timer, delay)
             case EmitStatus(status=status):
@@ -379,7 +380,8 @@ class Runner:
 
     async def _fetch_directory(self) -> None:
         try:
-            directory = await self._http.directory()
+            etag = await self._cache_call(self._cache.directory_etag)
+            answer = await self._http.directory_if_changed(etag)
         except TransportError as exc:
             if isinstance(exc, Refused) and exc.status == 404:
                 log.info("the server has no branch directory (an older version); names stay as they are")
@@ -387,7 +389,10 @@ class Runner:
                 log.info("could not fetch the branch directory: %s", exc)
             self._events.put_nowait(DirectoryFailed(exc.failure, str(exc)))
         else:
-            self._events.put_nowait(DirectoryFetched(directory))
+            if answer.directory is None:
+                self._events.put_nowait(DirectoryUnchanged())
+            else:
+                self._events.put_nowait(DirectoryFetched(answer.directory, answer.etag))
 
     async def _watch(self) -> None:
         """Count once per change the cache's watcher reports, and tell the core."""

@@ -91,11 +91,32 @@ def test_a_list_that_fails_half_way_leaves_the_old_one(cache: Cache) -> None:
     conn.close()
 
     with pytest.raises(sa_exc.IntegrityError, match="refused"):
-        cache.replace_directory(_listed([(SOUTH, "South", None)], [("pc-9", "boom", SOUTH)]))
+        cache.replace_directory(_listed([(SOUTH, "South", None)], [("pc-9", "boom", SOUTH)]), '"e.2"')
 
     assert cache.directory() == Directory(
         (Branch(NORTH, "North", None),), (Device("pc-1", "Front desk", NORTH),)
     )
+    assert cache.directory_etag() is None  # the tag did not go in without its list
+
+
+def test_the_servers_tag_is_kept_with_its_list_and_forgotten_when_the_list_changes_here(
+    cache: Cache,
+) -> None:
+    assert cache.directory_etag() is None
+    cache.replace_directory(_listed([(NORTH, "North", None)], []), '"e.1"')
+    assert cache.directory_etag() == '"e.1"'
+
+    cache.replace_directory(_listed([(NORTH, "North", None)], []))  # a server that sends no tag
+    assert cache.directory_etag() is None
+
+    cache.replace_directory(_listed([(NORTH, "North", None)], []), '"e.2"')
+    reopened = Cache(cache.data_dir)
+    try:
+        assert reopened.directory_etag() == '"e.2"'
+    finally:
+        reopened.close()
+    _enrol(cache)  # enrolment writes its own branch in: no longer the list the tag named
+    assert cache.directory_etag() is None
 
 
 def test_a_device_of_a_branch_not_listed_is_named_alone() -> None:

@@ -56,5 +56,5 @@ def test_the_engine_calls_keep_their_signatures() -> None:
         "apply_changes": "(self, changes: 'Sequence[Change]', new_cursor: 'int', epoch: 'str | None' = None) "
         "-> 'apply.ApplyOutcome'",
         "change_token": "(self) -> 'int'",
-        "replace_directory": "(self, listed: 'DirectoryResponse') -> 'None'",
+        "replace_directory": "(self, listed: 'DirectoryResponse', etag: 'str | None' = None) -> 'None'",
     }

@@ -32,6 +32,7 @@ from desktop.sync.errors import EngineMisuse
 from desktop.sync.events import (
     DirectoryFailed,
     DirectoryFetched,
+    DirectoryUnchanged,
     EpochResetFinished,
     Event,
     Failure,
@@ -323,7 +324,7 @@ class Harness:
         if self.timers:
             kinds.append("timer")
         if self.fetching:
-            kinds += ["directory", "directory_failed"]
+            kinds += ["directory", "directory_unchanged", "directory_failed"]
         if self.recording:
             kinds.append("recorded")
         if self.requeueing:
@@ -370,8 +371,11 @@ class Harness:
                 return EpochResetFinished(counts(draw(PENDING), draw(small), draw(small)))
             case "directory":
                 return DirectoryFetched(
-                    directory(*draw(st.lists(st.sampled_from(["North", "South"]), max_size=2)))
+                    directory(*draw(st.lists(st.sampled_from(["North", "South"]), max_size=2))),
+                    draw(st.sampled_from([None, '"e.1"', '"e.2"'])),
                 )
+            case "directory_unchanged":
+                return DirectoryUnchanged()
             case "directory_failed":
                 return DirectoryFailed(draw(FAILURES))
             case _:
@@ -400,7 +404,7 @@ class Harness:
                 self.pull_since = None
             case PushSucceeded() | PushFailed() | OutboxEmpty():
                 self.pushing = False
-            case DirectoryFetched() | DirectoryFailed():
+            case DirectoryFetched() | DirectoryUnchanged() | DirectoryFailed():
                 self.fetching = False
             case PushRecorded():
                 self.recording = False

@@ -33,6 +33,7 @@ from desktop.sync.actions import (
 from desktop.sync.events import (
     DirectoryFailed,
     DirectoryFetched,
+    DirectoryUnchanged,
     EpochResetFinished,
     Failure,
     FrameReceived,
@@ -368,6 +369,25 @@ TRANSCRIPTS: dict[str, list[Step]] = {
         (
             DirectoryFetched(directory("North", "South", zone="Europe/Vienna")),
             [StoreDirectory(directory("North", "South", zone="Europe/Vienna"))],
+        ),
+    ],
+    "the directory's tag is stored with it; a 304 keeps it, a new tag alone is stored": [
+        (start(), [OpenSocket()]),
+        (SocketOpened(hello(head=0), TIMING), [MEASURED, FETCH, Pull(0)]),
+        (
+            DirectoryFetched(directory("North", "South"), '"e.1"'),
+            [StoreDirectory(directory("North", "South"), '"e.1"')],
+        ),
+        (CAUGHT_UP, [SendStatus(0, 0)]),
+        (FrameReceived(ResyncFrame(type="resync")), [CloseSocket(), OpenSocket()]),
+        (SocketOpened(hello(head=0), TIMING), [MEASURED, FETCH, Pull(0)]),
+        (DirectoryUnchanged(), []),  # 304: the cache keeps its copy and its tag
+        (CAUGHT_UP, [SendStatus(0, 0)]),
+        (FrameReceived(ResyncFrame(type="resync")), [CloseSocket(), OpenSocket()]),
+        (SocketOpened(hello(head=0), TIMING), [MEASURED, FETCH, Pull(0)]),
+        (  # the same list under a new tag (a restored database): the tag is kept for next time
+            DirectoryFetched(directory("North", "South"), '"f.1"'),
+            [StoreDirectory(directory("North", "South"), '"f.1"')],
         ),
     ],
     "a server without a directory (404): sync goes on, nothing retried on this connection": [

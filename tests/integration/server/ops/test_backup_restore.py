@@ -96,7 +96,11 @@ async def test_backup_wipe_restore_gives_back_every_row(
         if table in ("server_meta", "backup_runs"):
             continue
         assert after[table] == rows, table
-    assert {r["key"]: r["value"] for r in after["server_meta"]} == {"epoch": restored.epoch}
+    version = {r["key"]: r["value"] for r in before["server_meta"]}["directory_version"]
+    assert {r["key"]: r["value"] for r in after["server_meta"]} == {
+        "epoch": restored.epoch,
+        "directory_version": version,
+    }
     kinds = [(r["kind"], r["ok"]) for r in after["backup_runs"]]
     assert kinds == [("restore", True)]  # the dump's own run is recorded after the snapshot
 
@@ -117,8 +121,9 @@ async def test_restore_refuses_a_database_with_contents(database_url: str, backu
     after = await dump_rows(database_url)
     assert forced.replaced is True
     assert len(after["clients"]) == 6 and len(after["appointments"]) == 2
-    assert {r["value"] for r in after["server_meta"]} == {forced.epoch}
-    assert forced.epoch not in (made.manifest.epoch, newer["server_meta"][0]["value"])
+    assert {r["key"]: r["value"] for r in after["server_meta"]}["epoch"] == forced.epoch
+    newer_epoch = {r["key"]: r["value"] for r in newer["server_meta"]}["epoch"]
+    assert forced.epoch not in (made.manifest.epoch, newer_epoch)
 
 
 async def test_damaged_or_lonely_dump_is_refused_before_touching_anything(
