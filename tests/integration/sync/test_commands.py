@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import asyncpg
@@ -158,16 +159,23 @@ def test_run_stays_connected_until_a_signal_then_exits_cleanly(
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
+    assert engine.stdout is not None
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(engine.stdout), daemon=True)  # type: ignore[arg-type]
+    reader.start()
     try:
         with Cache(data_dir) as cache:
             wait_until(lambda: cache.state().online, 30, "the engine online")
             row_id = cache.create("clients", {"name": "Written while running"})
-            wait_until(lambda: row_id in server_rows(database_url), 5, "the row on the server")
+            wait_until(lambda: row_id in server_rows(database_url), 30, "the row on the server")
+        # "syncing" already counts as online in the cache: wait for the settled state it prints
+        wait_until(lambda: any(line.startswith("online") for line in lines), 30, "the engine settled online")
         engine.send_signal(signum)
-        out, err = engine.communicate(timeout=30)
+        _, err = engine.communicate(timeout=30)
+        reader.join(timeout=30)
     finally:
         engine.kill()
     assert engine.returncode == 0, err
-    assert "online" in out
+    assert "online" in "".join(lines)
     with Cache(data_dir) as cache:
         assert cache.state().online is False

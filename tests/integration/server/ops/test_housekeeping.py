@@ -91,9 +91,14 @@ async def test_the_server_sweeps_on_its_schedule(
         async with httpx.AsyncClient(base_url=running_server.url, timeout=30) as client:
             good, bad = await _push_good_and_bad(client, device)
             await _age(db_engine, [str(good["id"]), str(bad["id"])], days=365)
+            # A pass that began before the aging committed may take the rejection but not the
+            # answer (two statements); the next pass takes the answer: wait for both.
             samples = await wait_for_metric(
                 client,
-                lambda s: (value(s, "branchsync_records_swept_total", table="rejections") or 0) >= 1,
+                lambda s: all(
+                    (value(s, "branchsync_records_swept_total", table=table) or 0) >= 1
+                    for table in ("applied_mutations", "rejections")
+                ),
                 timeout=30,
             )
     assert value(samples, "branchsync_records_swept_total", table="applied_mutations") == 1
