@@ -57,13 +57,16 @@ def _start_cluster(pgdata: Path) -> Any:
         while True:
             try:
                 return get_server(pgdata, cleanup_mode="stop")
-            except (subprocess.TimeoutExpired, AssertionError) as exc:
-                # still starting: forget the half-made handle (it would be returned as is) and attach again
+            except (subprocess.TimeoutExpired, subprocess.CalledProcessError, AssertionError) as exc:
+                # Still starting (the library's 10 s ran out), or refused to start because the
+                # previous postmaster of this directory is still shutting down (a server just
+                # stopped on a busy machine): forget the half-made handle (it would be returned
+                # as is) and try again until the deadline.
                 _forget(PostgresServer, pgdata.expanduser().resolve())
                 if time.monotonic() >= deadline:
                     raise DatabaseUnavailable(
-                        f"the embedded PostgreSQL in {pgdata} did not start within {START_DEADLINE:.0f} s: "
-                        f"see {pgdata / 'log'}"
+                        f"the embedded PostgreSQL in {pgdata} did not start within {START_DEADLINE:.0f} s "
+                        f"({exc}): see {pgdata / 'log'}"
                     ) from exc
                 time.sleep(0.5)
             except (OSError, subprocess.SubprocessError) as exc:
