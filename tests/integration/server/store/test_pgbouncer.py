@@ -10,6 +10,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
@@ -20,10 +21,13 @@ from tests.support.pgbouncer import PgBouncer, pgbouncer
 from tests.support.sync_client import mutation, pull_all, push, stamper
 from tests.support.sync_socket import changes_until, next_frame, open_socket
 
+POOL = 3
+"""PgBouncer's server connections: fewer than the requests in flight."""
+
 
 @pytest.fixture
 def bouncer(database_url: str) -> Iterator[PgBouncer]:
-    with pgbouncer(database_url, pool_size=3) as running:
+    with pgbouncer(database_url, pool_size=POOL) as running:
         yield running
 
 
@@ -81,8 +85,29 @@ async def test_push_pull_and_a_live_change_through_pgbouncer(
     )
 
 
+async def _prepared_statements_left(bouncer: PgBouncer, database_url: str, servers: int) -> list[int]:
+    """Prepared statements on each of PgBouncer's ``servers`` server connections (each client
+    holds one in a transaction, so together they see every server connection)."""
+    clients = [
+        await asyncpg.connect(bouncer.url_for(database_url), statement_cache_size=0) for _ in range(servers)
+    ]
+    try:
+        transactions = [client.transaction() for client in clients]
+        for transaction in transactions:
+            await transaction.start()
+        counts = [
+            int(await client.fetchval("SELECT count(*) FROM pg_prepared_statements")) for client in clients
+        ]
+        for transaction in transactions:
+            await transaction.rollback()
+        return counts
+    finally:
+        for client in clients:
+            await client.close()
+
+
 async def test_many_requests_at_once_share_few_server_connections(
-    bounced_server: LiveServer, database_url: str
+    bounced_server: LiveServer, bouncer: PgBouncer, database_url: str
 ) -> None:
     devices: list[Device] = [
         await enrolled_device(bounced_server.url, database_url, "North", name=f"PC {n}") for n in range(4)
@@ -98,3 +123,6 @@ async def test_many_requests_at_once_share_few_server_connections(
         await asyncio.gather(*(work(device) for device in devices))
         changes, _ = await pull_all(http, devices[0])
         assert len(changes) == 20
+    # every statement the server prepared was closed again on the server connection it
+    # was prepared on: nothing piles up on PgBouncer's connections
+    assert await _prepared_statements_left(bouncer, database_url, POOL) == [0] * POOL
