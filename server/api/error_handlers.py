@@ -8,7 +8,9 @@ connection in ``db_pool_timeout_s`` or PostgreSQL out of connections answers 503
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 from collections.abc import Mapping
 
 import asyncpg
@@ -87,8 +89,19 @@ def _overloaded(message: str) -> ApiError:
     )
 
 
+_NETWORK_ERRNOS = frozenset(
+    {errno.ECONNREFUSED, errno.ECONNRESET, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ETIMEDOUT}
+)
+
+
 def _is_connection_loss(exc: BaseException) -> bool:
-    return isinstance(exc, OSError | asyncpg.ConnectionDoesNotExistError | asyncpg.CannotConnectNowError)
+    """A connection to PostgreSQL refused, reset or lost (not any ``OSError``: a full disk
+    under a route is a bug to see, not a database to wait for)."""
+    if isinstance(exc, asyncpg.ConnectionDoesNotExistError | asyncpg.CannotConnectNowError):
+        return True
+    if isinstance(exc, ConnectionError | socket.gaierror | TimeoutError):
+        return True
+    return isinstance(exc, OSError) and exc.errno in _NETWORK_ERRNOS
 
 
 def _chain(exc: BaseException) -> list[BaseException]:

@@ -24,6 +24,7 @@ def _wrapped(orig: BaseException) -> DBAPIError:
         (asyncpg.CannotConnectNowError("the database system is starting up"), ErrorCode.UNAVAILABLE),
         (_wrapped(asyncpg.AdminShutdownError("terminating connection")), ErrorCode.UNAVAILABLE),
         (ConnectionRefusedError(111, "Connect call failed"), ErrorCode.UNAVAILABLE),
+        (OSError(113, "Connect call failed: no route to host"), ErrorCode.UNAVAILABLE),
         (_wrapped(asyncpg.ConnectionDoesNotExistError("connection was closed")), ErrorCode.UNAVAILABLE),
     ],
 )
@@ -51,6 +52,8 @@ def test_a_cause_further_down_the_chain_counts() -> None:
         IntegrityError("INSERT", None, asyncpg.UniqueViolationError("duplicate key")),
         asyncpg.UndefinedColumnError("column x does not exist"),
         ValueError("a bug"),
+        OSError(28, "No space left on device"),
+        FileNotFoundError(2, "No such file or directory"),
     ],
 )
 def test_anything_else_is_not_a_refusal(exc: BaseException) -> None:
