@@ -201,6 +201,6 @@ class _Session:
         if status is None:
             return
         try:
-            await store_status(self.runtime.engine, self.device.id, status)
+            await store_status(self.runtime.background_engine, self.device.id, status)
         except (SQLAlchemyError, OSError) as exc:
             log.warning("could not store the status of device %s: %s", self.device.id, exc)

@@ -13,12 +13,14 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from protocol.wire import status_text
 from server.settings import Settings
 from server.store.engine import API_APP_NAME, BACKGROUND_APP_NAME, asyncpg_url
 from tests.support.db_waits import wait_for_lock_waiters
 from tests.support.devices import enrolled_device
 from tests.support.live_server import LiveServer, live_server
 from tests.support.sync_client import mutation, push, stamper
+from tests.support.sync_socket import next_frame, open_socket
 
 
 @pytest.fixture
@@ -81,3 +83,35 @@ async def test_background_work_has_its_own_connections(
     by_name = {row["application_name"]: row["n"] for row in rows}
     assert by_name.get(API_APP_NAME, 0) <= 1
     assert by_name.get(BACKGROUND_APP_NAME, 0) >= 1
+
+
+async def test_a_status_frame_is_stored_while_every_request_connection_is_busy(
+    one_connection_server: LiveServer, database_url: str, db_engine: AsyncEngine
+) -> None:
+    """Status writes go to the background pool: a full request pool does not hold them up."""
+    device = await enrolled_device(one_connection_server.url, database_url)
+    ws = await open_socket(one_connection_server.ws_url, device)
+    blocker = await asyncpg.connect(asyncpg_url(database_url))
+    try:
+        assert (await next_frame(ws))["type"] == "hello"
+        async with httpx.AsyncClient(base_url=one_connection_server.url, timeout=30) as http:
+            transaction = blocker.transaction()
+            await transaction.start()
+            await blocker.execute("LOCK TABLE clients IN ACCESS EXCLUSIVE MODE")
+            held = asyncio.create_task(http.get("/api/v1/sync/pull", headers=device.headers))
+            await wait_for_lock_waiters(db_engine, 1)
+
+            await ws.send(status_text(cursor=7, pending=3))
+            async with asyncio.timeout(15):
+                while (
+                    await blocker.fetchval("SELECT status_cursor FROM devices WHERE id = $1::uuid", device.id)
+                    != 7
+                ):
+                    await asyncio.sleep(0.02)  # noqa: sleep-ok (polling a condition with a deadline)
+
+            assert not held.done(), "the request connection was busy all along"
+            await transaction.rollback()
+            assert (await held).status_code == 200
+    finally:
+        await blocker.close()
+        await ws.close()
