@@ -48,6 +48,10 @@ class ErrorCode(StrEnum):
     ENROLL_CODE_USED = "enroll_code_used"
     ENROLL_CODE_EXPIRED = "enroll_code_expired"
     INTERNAL = "internal"
+    OVERLOADED = "overloaded"
+    """503: every database connection is busy; retry after ``Retry-After`` seconds."""
+    UNAVAILABLE = "unavailable"
+    """503: the database cannot be reached (restarting?); retry after ``Retry-After`` seconds."""
 
 
 @dataclass(frozen=True, slots=True)

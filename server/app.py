@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.api.error_handlers import install_error_handlers
 from server.api.request_limits import RequestLimits
@@ -27,12 +28,37 @@ from server.ops.tasks import OpsTasks
 from server.realtime.listener import Fanout
 from server.settings import Settings
 from server.store import embedded_pg, migrate
-from server.store.engine import create_engine
+from server.store.engine import API_APP_NAME, BACKGROUND_APP_NAME, create_engine
 from server.store.tables import server_meta
 
 __all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
+
+BACKGROUND_POOL_TIMEOUT_S = 30.0
+"""Background work is never in a hurry: it waits for its own pool's connections."""
+
+
+def _engines(settings: Settings, url: str, direct_url: str) -> tuple[AsyncEngine, AsyncEngine]:
+    """The requests' pool (``url``, perhaps a PgBouncer) and the background work's own small
+    pool (``direct_url``, the database itself), so no background job takes a push's connection."""
+    requests = create_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout_s=settings.db_pool_timeout_s,
+        prepared_statements=settings.db_prepared_statements,
+        application_name=API_APP_NAME,
+    )
+    background = create_engine(
+        direct_url,
+        pool_size=settings.db_background_pool_size,
+        max_overflow=0,
+        pool_timeout_s=BACKGROUND_POOL_TIMEOUT_S,
+        prepared_statements=settings.db_prepared_statements or settings.listen_database_url is not None,
+        application_name=BACKGROUND_APP_NAME,
+    )
+    return requests, background
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -44,9 +70,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         url = settings.database_url
         if url is None:  # the embedded cluster starts blocking (initdb, pg_ctl): off the loop
             url = await asyncio.to_thread(embedded_pg.start, settings.data_dir)
-        engine = create_engine(url, pool_size=settings.db_pool_size)
+        direct_url = settings.listen_database_url or url
+        engine, background = _engines(settings, url, direct_url)
         try:
-            await migrate.upgrade(engine)
+            await migrate.upgrade(background)
             async with engine.connect() as conn:
                 epoch = (
                     await conn.execute(select(server_meta.c.value).where(server_meta.c.key == "epoch"))
@@ -54,14 +81,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             clock = new_server_clock()
             metrics = Metrics()
             fanout = Fanout(
-                engine, url, queue_frames=settings.ws_queue_frames, reconnects=metrics.listener_reconnects
+                background,
+                direct_url,
+                queue_frames=settings.ws_queue_frames,
+                reconnects=metrics.listener_reconnects,
             )
             await fanout.start()
             try:
-                ops = OpsTasks(settings, engine, url, metrics, fanout.hub, node=clock.node)
+                ops = OpsTasks(settings, background, direct_url, metrics, fanout.hub, node=clock.node)
                 await ops.start()
                 try:
-                    app.state.branchsync = Runtime.build(settings, engine, epoch, clock, metrics, fanout)
+                    app.state.branchsync = Runtime.build(
+                        settings, engine, epoch, clock, metrics, fanout, background_engine=background
+                    )
                     yield
                 finally:
                     await ops.stop()
@@ -69,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await fanout.stop()
         finally:
             await engine.dispose()
+            await background.dispose()
 
     app = FastAPI(
         title="Branchsync server",

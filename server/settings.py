@@ -49,6 +49,20 @@ class Settings(BaseSettings):
     ws_ping_interval_s: float = Field(default=20.0, gt=0)
     ws_ping_timeout_s: float = Field(default=20.0, gt=0)
     db_pool_size: int = Field(default=10, ge=1)
+    """Connections the API keeps open to PostgreSQL (pushes, pulls, the socket handshake)."""
+    db_max_overflow: int = Field(default=0, ge=0)
+    """Connections the API may open beyond ``db_pool_size`` at a peak (each is closed again
+    when returned, so any overflow means connection churn: raise the pool size instead)."""
+    db_pool_timeout_s: float = Field(default=2.0, gt=0)
+    """How long a request waits for a pooled connection before it is answered 503 ``overloaded``."""
+    db_background_pool_size: int = Field(default=3, ge=2)
+    """Connections of the background work (fan-out reads, presence, housekeeping, backups,
+    device status, ``/metrics``), kept apart so it can never take a push's connection."""
+    db_prepared_statements: bool = True
+    """asyncpg's prepared-statement cache; turn it off behind PgBouncer in transaction mode."""
+    listen_database_url: str | None = None
+    """libpq URL of the LISTEN connection (and the background pool) when ``DATABASE_URL``
+    goes through a transaction-pooling PgBouncer, which cannot LISTEN; None: ``DATABASE_URL``."""
 
     # operations (server.ops.backup_scheduler, server.realtime.presence, server.ops.admin_web, /metrics)
     backup_enabled: bool | None = None
@@ -80,7 +94,7 @@ class Settings(BaseSettings):
     def backups_dir(self) -> Path:
         return self.backup_dir or self.data_dir / "backups"
 
-    @field_validator("database_url")
+    @field_validator("database_url", "listen_database_url")
     @classmethod
     def _postgres_only(cls, value: str | None) -> str | None:
         if value is None or not value.strip():

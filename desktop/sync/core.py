@@ -116,6 +116,9 @@ from protocol.version import MAX_MUTATIONS_PER_PUSH
 
 __all__ = ["CoreConfig", "Phase", "SyncCore"]
 
+_WAITED_OUT = frozenset({Failure.RATE_LIMITED, Failure.OVERLOADED})
+"""Failures the server gave a delay for: waited out and retried, even by ``sync --once``."""
+
 
 @dataclass(frozen=True, slots=True)
 class CoreConfig:
@@ -126,7 +129,7 @@ class CoreConfig:
     max_restamps: int = 3
     """Consecutive pushes answered ``clock_skew`` before pushing stops until the next connection."""
     retry_delay: float = 5.0
-    """Seconds to wait after a 429 that came without ``Retry-After``."""
+    """Seconds to wait after a 429 that came without ``Retry-After`` (a 503 always has one)."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.batch_size <= MAX_MUTATIONS_PER_PUSH:
@@ -368,15 +371,15 @@ class SyncCore:
     def _on_failure(
         self, failure: Failure, detail: str, out: list[Action], retry: tuple[Timer, float | None] | None
     ) -> None:
-        """React to a request or the socket failing; ``retry`` names the timer for a 429."""
+        """React to a request or the socket failing; ``retry`` names the timer for a 429/503."""
         self._last_error = describe(failure, detail)
-        if self._mode is Mode.ONCE and self._outcome is None and failure is not Failure.RATE_LIMITED:
+        if self._mode is Mode.ONCE and self._outcome is None and failure not in _WAITED_OUT:
             self._outcome = OUTCOME_OF_FAILURE[failure]
         match failure:
             case Failure.UNAUTHORIZED | Failure.UPDATE_REQUIRED:
                 self._halted = Halt.REVOKED if failure is Failure.UNAUTHORIZED else Halt.UPDATE_REQUIRED
                 self._fire(Signal.HALT, out)
-            case Failure.RATE_LIMITED if retry is not None:
+            case Failure.RATE_LIMITED | Failure.OVERLOADED if retry is not None:
                 timer, delay = retry
                 if timer is Timer.RETRY_PUSH:
                     self._push_to(PushSignal.RATE_LIMITED)

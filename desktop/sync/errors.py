@@ -9,6 +9,7 @@ Exception tree::
      └── TransportError          a request got no usable answer (``failure`` says which kind)
           ├── ServerUnreachable  no answer at all: refused, reset, timed out, DNS
           ├── ServerFailed       5xx from the server or a proxy in front of it
+          │    └── ServerBusy    503 with ``Retry-After``: overloaded or restarting; wait and retry
           ├── BadAnswer          an answer that breaks the wire contract (the peer misbehaved)
           └── Refused            a 4xx with the contract's ``{error: {code, message}}``
                ├── Unauthorized      401: token unknown or revoked
@@ -36,6 +37,7 @@ __all__ = [
     "NotEnrolled",
     "RateLimited",
     "Refused",
+    "ServerBusy",
     "ServerFailed",
     "ServerUnreachable",
     "SyncError",
@@ -78,6 +80,17 @@ class ServerUnreachable(TransportError):
 
 class ServerFailed(TransportError):
     failure = Failure.SERVER
+
+
+class ServerBusy(ServerFailed):
+    """503 with ``Retry-After`` (in seconds): the server cannot take the request now
+    (``overloaded``, or its database ``unavailable``) and says when to come back."""
+
+    failure = Failure.OVERLOADED
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class BadAnswer(TransportError):
@@ -136,6 +149,9 @@ def error_for_status(status: int, body: bytes, retry_after: str | None = None) -
         code, message = detail.code, detail.message
     except ValidationError:
         code, message = f"http_{status}", body[:200].decode("utf-8", "replace").strip() or f"HTTP {status}"
+    seconds = _seconds(retry_after)
+    if status == 503 and seconds is not None:
+        return ServerBusy(f"the server answered 503: {message}", seconds)
     if status >= 500:
         return ServerFailed(f"the server answered {status}: {message}")
     if status == 401:
@@ -143,7 +159,7 @@ def error_for_status(status: int, body: bytes, retry_after: str | None = None) -
     if status == 426:
         return UpdateRequired(status, code, message)
     if status == 429:
-        return RateLimited(status, code, message, _seconds(retry_after))
+        return RateLimited(status, code, message, seconds)
     if code in _ENROLL_CODES:
         return EnrollmentRefused(status, code, message)
     return Refused(status, code, message)

@@ -76,6 +76,9 @@ class Failure(StrEnum):
     """426: the server no longer speaks this app's protocol version."""
     RATE_LIMITED = "rate_limited"
     """429: retry after the delay the server gave."""
+    OVERLOADED = "overloaded"
+    """503 with ``Retry-After``: the server is busy (or its database is restarting); retry
+    after the delay it gave, like a 429."""
     REFUSED = "refused"
     """Another 4xx: the server will refuse the same request again."""
     PROTOCOL = "protocol"

@@ -11,6 +11,7 @@ OUTCOME_OF_FAILURE: dict[Failure, Outcome] = {
     Failure.NETWORK: Outcome.UNREACHABLE,
     Failure.SERVER: Outcome.UNREACHABLE,
     Failure.RATE_LIMITED: Outcome.UNREACHABLE,
+    Failure.OVERLOADED: Outcome.UNREACHABLE,
     Failure.UNAUTHORIZED: Outcome.REVOKED,
     Failure.UPDATE_REQUIRED: Outcome.UPDATE_REQUIRED,
     Failure.REFUSED: Outcome.FAILED,
@@ -23,6 +24,7 @@ FAILURE_WORDS: dict[Failure, str] = {
     Failure.UNAUTHORIZED: "this device is no longer enrolled (revoked?): enrol it again",
     Failure.UPDATE_REQUIRED: "the server needs a newer version of Branchsync: please update",
     Failure.RATE_LIMITED: "the server asked us to slow down",
+    Failure.OVERLOADED: "the server is busy; trying again shortly",
     Failure.REFUSED: "the server refused a request",
     Failure.PROTOCOL: "the server sent an answer this version does not understand",
 }

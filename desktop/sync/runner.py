@@ -53,7 +53,7 @@ from desktop.sync.actions import (
     StoreDirectory,
 )
 from desktop.sync.core import CoreConfig, Phase, SyncCore
-from desktop.sync.errors import RateLimited, Refused, TransportError
+from desktop.sync.errors import RateLimited, Refused, ServerBusy, TransportError
 from desktop.sync.events import (
     ChangesApplied,
     Counts,
@@ -427,4 +427,4 @@ def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], object]) 
 
 
 def _retry_after(exc: TransportError) -> float | None:
-    return exc.retry_after if isinstance(exc, RateLimited) else None
+    return exc.retry_after if isinstance(exc, RateLimited | ServerBusy) else None

@@ -15,7 +15,13 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+from websockets.exceptions import (
+    ConnectionClosed,
+    InvalidHandshake,
+    InvalidMessage,
+    InvalidStatus,
+    InvalidURI,
+)
 
 from desktop.sync.errors import BadAnswer, ServerUnreachable, Unauthorized, error_for_status
 from desktop.sync.events import Frame, Timing
@@ -168,7 +174,16 @@ def _translated(exc: Exception, where: str) -> Exception:
             return ServerUnreachable(f"cannot reach {where}: {exc}")
         case InvalidURI():
             return ServerUnreachable(f"bad server address {where}: {exc}")
+        case InvalidMessage() if _cut_off(exc):
+            # The connection ended before a whole HTTP answer came: a server restarting (or
+            # a proxy dropping it), not an answer this version cannot read.
+            return ServerUnreachable(f"the connection to {where} closed before the server answered")
         case InvalidHandshake():
             return BadAnswer(f"the socket handshake with {where} failed: {exc}")
         case _:
             return exc
+
+
+def _cut_off(exc: InvalidMessage) -> bool:
+    """Whether the handshake's answer is missing because the connection ended (EOF, reset)."""
+    return isinstance(exc.__cause__, EOFError | OSError)

@@ -36,6 +36,10 @@ class Runtime:
 
     settings: Settings
     engine: AsyncEngine
+    """The requests' pool: pushes, pulls, handshakes, the dashboard's writes."""
+    background_engine: AsyncEngine
+    """The background work's own pool (device status, ``/metrics``): it never takes one of
+    ``engine``'s connections, so it cannot make a push wait."""
     epoch: str
     """The database history's id, announced to every client."""
     clock: HybridLogicalClock
@@ -61,11 +65,15 @@ class Runtime:
         clock: HybridLogicalClock,
         metrics: Metrics,
         fanout: Fanout,
+        *,
+        background_engine: AsyncEngine | None = None,
     ) -> Runtime:
-        """The runtime around a started ``fanout``, with its writer and rate limiters."""
+        """The runtime around a started ``fanout``, with its writer and rate limiters
+        (``background_engine``: None shares ``engine``)."""
         return cls(
             settings=settings,
             engine=engine,
+            background_engine=engine if background_engine is None else background_engine,
             epoch=epoch,
             clock=clock,
             metrics=metrics,

@@ -80,6 +80,8 @@ def test_edits_while_the_server_is_down_arrive_when_a_new_server_process_is_up(
         north.wait_synced(20)
     assert set(server_rows(database_url)) == ids
     assert server_count(database_url, "applied_mutations") == 10
+    # a server going away and coming back is "cannot be reached", never a protocol failure
+    assert not any("does not understand" in (status.last_error or "") for status in north.statuses)
 
 
 def _ws_text_frame(payload: bytes) -> bytes:

@@ -31,7 +31,7 @@ from starlette.websockets import WebSocketDisconnect
 from protocol.errors import ErrorCode
 from protocol.messages import StatusFrame
 from protocol.wire import SOCKET_PATH, CloseCode
-from server.api.error_handlers import error_response
+from server.api.error_handlers import database_refusal, database_unavailable, error_response
 from server.api.runtime import Runtime
 from server.identity.authentication import AuthenticatedDevice, authenticate, bearer_token
 from server.identity.rate_limit import retry_after_header
@@ -91,7 +91,8 @@ async def _authenticate(websocket: WebSocket, runtime: Runtime) -> Authenticated
             device = await authenticate(conn, token)
     except (SQLAlchemyError, OSError) as exc:
         log.warning("cannot authenticate a socket: %s", exc)
-        await _deny(websocket, 503, ErrorCode.INTERNAL, "database unavailable; retry later")
+        refusal = database_refusal(exc) or database_unavailable()
+        await _deny(websocket, refusal.status, refusal.code, refusal.message, refusal.headers)
         return None
     if device is None:
         await _deny(websocket, 401, ErrorCode.UNAUTHORIZED, "unknown or revoked device token")
@@ -200,6 +201,6 @@ class _Session:
         if status is None:
             return
         try:
-            await store_status(self.runtime.engine, self.device.id, status)
+            await store_status(self.runtime.background_engine, self.device.id, status)
         except (SQLAlchemyError, OSError) as exc:
             log.warning("could not store the status of device %s: %s", self.device.id, exc)

@@ -11,6 +11,7 @@ from desktop.sync.errors import (
     EnrollmentRefused,
     RateLimited,
     Refused,
+    ServerBusy,
     ServerFailed,
     Unauthorized,
     UpdateRequired,
@@ -36,6 +37,8 @@ def _body(code: str, message: str = "why") -> bytes:
         (413, _body("too_large"), Refused, Failure.REFUSED),
         (422, _body("invalid_body"), Refused, Failure.REFUSED),
         (502, b"<html>Bad Gateway</html>", ServerFailed, Failure.SERVER),
+        (503, _body("overloaded"), ServerBusy, Failure.OVERLOADED),
+        (503, b"<html>Service Unavailable</html>", ServerBusy, Failure.OVERLOADED),
         (500, _body("internal"), ServerFailed, Failure.SERVER),
     ],
 )
@@ -45,6 +48,14 @@ def test_every_refusal_becomes_the_exception_and_failure_the_engine_acts_on(
     error = error_for_status(status, body, "2")
     assert type(error) is kind
     assert error.failure is failure
+
+
+def test_a_503_says_when_to_come_back_and_without_a_delay_is_a_plain_failure() -> None:
+    busy = error_for_status(503, _body("overloaded", "every database connection is busy"), "1")
+    assert isinstance(busy, ServerBusy) and busy.retry_after == 1.0
+    assert "every database connection is busy" in str(busy)
+    assert type(error_for_status(503, b"Service Unavailable", None)) is ServerFailed
+    assert type(error_for_status(503, b"", "Wed, 21 Oct 2015 07:28:00 GMT")) is ServerFailed
 
 
 def test_a_refusal_keeps_the_servers_code_and_words() -> None:

@@ -247,6 +247,25 @@ TRANSCRIPTS: dict[str, list[Step]] = {
         (TimerFired(Timer.RETRY_PUSH), [BATCH]),
         (CAUGHT_UP, [SendStatus(0, 3)]),
     ],
+    "503 overloaded: the socket stays up, the push waits as told, then goes again": [
+        *_connected(pending=1),
+        (
+            PushFailed(Failure.OVERLOADED, "the server answered 503: busy", retry_after=1.0),
+            [StartTimer(Timer.RETRY_PUSH, 1.0), Pull(0)],  # the socket stays up; changes still come down
+        ),
+        (CAUGHT_UP, []),  # caught up, but the outbox still waits for its timer
+        (TimerFired(Timer.RETRY_PUSH), [BATCH]),
+    ],
+    "503 on a pull: wait as told, then pull again": [
+        (start(), [OpenSocket()]),
+        (SocketOpened(hello(head=0), TIMING), [MEASURED, FETCH, Pull(0)]),
+        (
+            PullFailed(Failure.OVERLOADED, retry_after=3.0),
+            [StartTimer(Timer.RETRY_PULL, 3.0), SendStatus(0, 0)],
+        ),
+        (TimerFired(Timer.RETRY_PULL), [Pull(0)]),
+        (CAUGHT_UP, []),
+    ],
     "a push the server will always refuse stops pushing until the next connection; pulls go on": [
         *_connected(pending=1),
         (PushFailed(Failure.REFUSED, "invalid_body"), [Pull(0)]),
@@ -452,6 +471,12 @@ TRANSCRIPTS: dict[str, list[Step]] = {
     "once whose push is refused for good ends as failed": [
         (start(Mode.ONCE, pending=1), [BATCH]),
         (PushFailed(Failure.REFUSED, "invalid_body"), [Finish(Outcome.FAILED)]),
+    ],
+    "once waits out a 503 and carries on": [
+        (start(Mode.ONCE), [Pull(0)]),
+        (PullFailed(Failure.OVERLOADED, retry_after=1.0), [StartTimer(Timer.RETRY_PULL, 1.0)]),
+        (TimerFired(Timer.RETRY_PULL), [Pull(0)]),
+        (PullSucceeded(page([], 0), TIMING), [MEASURED, Finish(Outcome.SYNCED)]),
     ],
     "once waits out a 429 and carries on": [
         (start(Mode.ONCE), [Pull(0)]),
