@@ -24,6 +24,7 @@ from server.observability.logs import RequestIdMiddleware
 from server.observability.metrics import Metrics, RequestMetrics
 from server.ops.admin_web import routes as admin_web
 from server.ops.tasks import OpsTasks
+from server.realtime.device_status import StatusFlusher, StatusTable
 from server.realtime.listener import Fanout
 from server.settings import Settings
 from server.store import embedded_pg, migrate
@@ -56,17 +57,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             fanout = Fanout(
                 engine, url, queue_frames=settings.ws_queue_frames, reconnects=metrics.listener_reconnects
             )
-            await fanout.start()
+            # the devices' status goes to the database on a pool of its own (one connection, and
+            # one more while a shutdown flush overlaps a round): pushes never queue behind it
+            statuses = StatusTable()
+            flusher = StatusFlusher(
+                statuses, create_engine(url, pool_size=1), interval_s=settings.status_flush_interval_s
+            )
+            await flusher.start()
             try:
-                ops = OpsTasks(settings, engine, url, metrics, fanout.hub, node=clock.node)
-                await ops.start()
+                await fanout.start()
                 try:
-                    app.state.branchsync = Runtime.build(settings, engine, epoch, clock, metrics, fanout)
-                    yield
+                    ops = OpsTasks(settings, engine, url, metrics, fanout.hub, node=clock.node)
+                    await ops.start()
+                    try:
+                        runtime = Runtime.build(settings, engine, epoch, clock, metrics, fanout, statuses)
+                        app.state.branchsync = runtime
+                        yield
+                    finally:
+                        await ops.stop()
                 finally:
-                    await ops.stop()
+                    await fanout.stop()
             finally:
-                await fanout.stop()
+                await flusher.stop()  # after the sockets: their last status is written too
         finally:
             await engine.dispose()
 
