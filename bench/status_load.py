@@ -4,8 +4,9 @@ Runs ``python -m server serve`` as a real process on a scratch PostgreSQL databa
 opens ``--sockets`` raw WebSockets (one enrolled device each, no engines), and pushes
 single mutations from one more device at ``--rate`` writes/s for ``--seconds``. Every
 socket answers every ``changes`` frame with a ``status`` frame, as engines before
-issue 11 did (the new engine sends at most one per 5 s; this is the old fleet, the
-worst case the server must absorb).
+issue 11 did: the old fleet, the worst case the server must absorb. The engine since
+issue 11 sends at most one per ``CoreConfig.status_interval`` (5 s), which the
+``coalescing sockets`` variant does.
 
 Reported per run: push latency p50/p99/max, and PostgreSQL commits per write (the
 scratch database's ``pg_stat_database.xact_commit`` delta over the load window and the
@@ -14,8 +15,9 @@ every backend has flushed its counts).
 
 Variants, in the same run, each on its own fresh database:
 
-- ``before``: the server of ``--before REV`` (exported with ``git archive``), status frames on;
-- ``after``: this tree's server, status frames on;
+- ``before``: the server of ``--before REV`` (exported with ``git archive``), a status frame per change;
+- ``after``: this tree's server, a status frame per change;
+- ``after, coalescing sockets``: this tree's server, at most one status per socket per 5 s;
 - ``floor``: this tree's server, sockets that never send a status frame.
 
 Usage::
@@ -53,6 +55,7 @@ import websockets
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from desktop.sync.core import CoreConfig  # noqa: E402
 from server.ops import admin  # noqa: E402
 from server.store.engine import create_engine  # noqa: E402
 from tests.support import postgres  # noqa: E402
@@ -63,6 +66,8 @@ from tests.support.sync_client import mutation, stamper  # noqa: E402
 
 WS_PATH = "/api/v1/sync/ws"
 P99_GOAL_MS = 100.0
+STATUS_INTERVAL_S = CoreConfig().status_interval
+"""How often the engine since issue 11 reports at most (``CoreConfig.status_interval``)."""
 WARM_UP_S = 3.0
 """Writes at the measured rate before the window opens (not counted)."""
 COMMITS_GOAL = 1.0
@@ -166,7 +171,7 @@ async def load(
     database_url: str,
     args: argparse.Namespace,
     rate: float,
-    answer: bool,
+    answer: float | None,
 ) -> tuple[int, list[float], int, int]:
     """One load window; returns (writes, push latencies, commits, status frames sent)."""
     devices = await enrol(url, database_url, args.sockets + 1)
@@ -175,15 +180,28 @@ async def load(
     sent = 0
     last_seen: list[int] = [0] * len(watchers)
 
-    async def watch(n: int, ws: Any) -> None:
+    async def report(ws: Any, cursor: int) -> None:
         nonlocal sent
+        await ws.send(json.dumps({"type": "status", "cursor": cursor, "pending": 0}))
+        sent += 1
+
+    async def watch(n: int, ws: Any) -> None:
         async for text in ws:
             frame = json.loads(text)
             if frame.get("type") == "changes":
                 last_seen[n] = frame["to"]
-                if answer:
-                    await ws.send(json.dumps({"type": "status", "cursor": frame["to"], "pending": 0}))
-                    sent += 1
+                if answer == 0:  # the engine before issue 11: one per change
+                    await report(ws, frame["to"])
+
+    async def coalesce(n: int, ws: Any, interval: float) -> None:
+        """The engine since issue 11: at most one per ``interval``, when the cursor moved."""
+        reported = 0
+        await asyncio.sleep(interval * n / len(watchers))  # sleep-ok: sockets connected at once spread out
+        while True:
+            if last_seen[n] != reported:
+                reported = last_seen[n]
+                await report(ws, reported)
+            await asyncio.sleep(interval)  # sleep-ok: the engine's coalescing window
 
     name = database_url.rsplit("/", 1)[1]
     stats = await asyncpg.connect(database_url)
@@ -203,6 +221,8 @@ async def load(
         for ws in sockets:
             await ws.recv()  # hello
         tasks = [asyncio.create_task(watch(n, ws)) for n, ws in enumerate(sockets)]
+        if answer:
+            tasks += [asyncio.create_task(coalesce(n, ws, answer)) for n, ws in enumerate(sockets)]
         clock = stamper(writer)
         latencies: list[float] = []
         head = 0
@@ -251,7 +271,7 @@ async def load(
 
 
 async def run_one(
-    admin_url: str, tree: Path, name: str, rate: float, answer: bool, args: argparse.Namespace
+    admin_url: str, tree: Path, name: str, rate: float, answer: float | None, args: argparse.Namespace
 ) -> Result:
     database_url = await postgres.create_database(admin_url)
     try:
@@ -263,10 +283,15 @@ async def run_one(
 
 
 async def run(args: argparse.Namespace, admin_url: str, before: Path | None) -> int:
-    variants: list[tuple[str, Path, bool]] = []
+    # (name, server tree, status frames: 0 one per change, s at most one per s seconds, None none)
+    variants: list[tuple[str, Path, float | None]] = []
     if before is not None:
-        variants.append((f"before ({args.before})", before, True))
-    variants += [("after", ROOT, True), ("floor (no status frames)", ROOT, False)]
+        variants.append((f"before ({args.before})", before, 0.0))
+    variants += [
+        ("after", ROOT, 0.0),
+        ("after, coalescing sockets", ROOT, STATUS_INTERVAL_S),
+        ("floor (no status frames)", ROOT, None),
+    ]
     results = []
     for rate in args.rates:
         for name, tree, answer in variants:
@@ -282,7 +307,7 @@ async def run(args: argparse.Namespace, admin_url: str, before: Path | None) -> 
         for r in (r for r in results if r.rate == rate):
             per_write = r.commits / r.writes
             print(
-                f"  {rate:g} writes/s, {r.name:28} push p50 {r.quantile(0.5):6.1f} ms"
+                f"  {rate:g} writes/s, {r.name:26} push p50 {r.quantile(0.5):6.1f} ms"
                 f"  p99 {r.quantile(0.99):7.1f} ms"
                 f"  max {max(r.latencies) * 1000:7.1f} ms  commits/write {per_write:6.1f}"
                 f"  status frames {r.status_frames}"
