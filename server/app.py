@@ -57,8 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             fanout = Fanout(
                 engine, url, queue_frames=settings.ws_queue_frames, reconnects=metrics.listener_reconnects
             )
-            # the devices' status goes to the database on a pool of its own (one connection, and
-            # one more while a shutdown flush overlaps a round): pushes never queue behind it
+            # the devices' status goes to the database on a pool of its own (its flushes take
+            # turns, so one connection): pushes and pulls never queue behind it
             statuses = StatusTable()
             flusher = StatusFlusher(
                 statuses, create_engine(url, pool_size=1), interval_s=settings.status_flush_interval_s

@@ -12,13 +12,13 @@ into signals for them (``_fire`` for the phase, whose entry actions open the soc
 or start the reconnection timer; ``_pull_to``, ``_push_to``, ``_reset_to`` for the
 others); then ``_schedule`` reads the states and starts at most one pull and one
 push, sends a ``status`` frame when the position changed (at most one per
-connection per ``status_interval``: changes in between wait for ``Timer.STATUS``;
-the first of a connection and the last before stopping go at once), and ends a ``Mode.ONCE``
-run when nothing is left. Besides the machines the core keeps facts (where the cursor
+``status_interval``: changes in between wait for ``Timer.STATUS``; the first of a
+connection and the last before stopping go at once), and ends a ``Mode.ONCE`` run
+when nothing is left. Besides the machines the core keeps facts (where the cursor
 is, the counts the cache last reported, which connection a request was made on, how
-many times in a row the server refused our clock) and four flags that belong to no
+many times in a row the server refused our clock) and five flags that belong to no
 machine: the socket is open, a clock measurement is due, a directory request is out,
-a ``Mode.ONCE`` run owes one last pull to see its own pushes.
+a ``Mode.ONCE`` run owes one last pull to see its own pushes, a status window is open.
 
 The cache answers the writes that change what is queued (``RecordPushResults``,
 ``FinishEpochReset``) with its outcome and new counts as one event

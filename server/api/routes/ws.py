@@ -14,9 +14,9 @@ behind), 4401 (device revoked), 1012 (this server is restarting).
 Each socket runs two tasks: the sender carries out its subscription's actions and the
 receiver reads the client's ``status`` frames into this process's status table (no
 database work: ``server.realtime.device_status`` writes them in batches). Neither can
-hold up another socket: the
-hub never waits for a sender, and a sender stuck on a peer that stopped reading is
-cancelled ``CLOSE_GRACE_S`` after the hub closed its subscription.
+hold up another socket: the hub never waits for a sender, and a sender stuck on a peer
+that stopped reading is cancelled ``CLOSE_GRACE_S`` after the hub closed its
+subscription.
 """
 
 from __future__ import annotations
