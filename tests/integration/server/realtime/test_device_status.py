@@ -2,8 +2,8 @@
 
 However many ``status`` frames the sockets send (an old desktop sends one per change),
 the socket path writes nothing; the flusher writes every device's newest status in one
-statement per interval and once more at shutdown, and ``/metrics`` and the fleet
-snapshot show the newest values meanwhile.
+statement per interval and once more at shutdown, and ``/metrics`` and the dashboard
+show the newest values meanwhile.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.app import create_app
-from server.observability.snapshot import read_snapshot
+from server.ops.admin_web.accounts import set_password
 from server.realtime.device_status import DeviceStatus, StatusTable, write_statuses
 from server.settings import Settings
 from server.store.engine import create_engine
@@ -36,6 +36,17 @@ from tests.support.sync_socket import next_frame, open_socket
 
 SOCKETS = 20
 ROUNDS = 25
+PASSWORD = "correct horse battery"
+
+
+async def make_admin(database_url: str) -> None:
+    """A dashboard user ``alice`` (the server has migrated the database)."""
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            await set_password(conn, "alice", PASSWORD)
+    finally:
+        await engine.dispose()
 
 
 @pytest.fixture
@@ -103,10 +114,15 @@ async def test_a_flood_of_status_frames_writes_nothing_until_the_flush_and_monit
             samples = await wait_for_metric(http, settled)
             assert value(samples, "branchsync_status_unflushed") == SOCKETS
             assert value(samples, "branchsync_status_flushes_total") == 0
-            snapshot = await read_snapshot(engine, set(), quiet_settings, statuses.unflushed())
-            (north,) = [b for b in snapshot.branches if b.name == "North"]
-            first = next(d for d in north.devices if str(d.id) == ids[0])
-            assert (first.cursor, first.behind, first.pending, first.app_version) == (1, 2, ROUNDS, "2.0.0")
+            # the dashboard, as an operator sees it
+            await make_admin(database_url)
+            login = {"name": "alice", "password": PASSWORD}
+            assert (await http.post("/admin/api/login", json=login)).status_code == 204
+            overview = (await http.get("/admin/api/overview")).json()
+            (north,) = overview["branches"]
+            assert (north["pending"], north["behind"]) == (SOCKETS * ROUNDS, 2)
+            first = next(d for d in north["devices"] if d["id"] == ids[0])
+            assert (first["behind"], first["pending"], first["app_version"]) == (2, ROUNDS, "2.0.0")
             # none of those 500 frames cost a database write
             assert set((await stored(engine, ids)).values()) == {(None, None, None)}
             assert statuses.stats.flushes == 0
