@@ -163,6 +163,13 @@ def test_run_stays_connected_until_a_signal_then_exits_cleanly(
             wait_until(lambda: cache.state().online, 30, "the engine online")
             row_id = cache.create("clients", {"name": "Written while running"})
             wait_until(lambda: row_id in server_rows(database_url), 5, "the row on the server")
+            # "online" is printed once the engine has its own write back; the row on the
+            # server alone may come while it still syncs (and a signal then ends it syncing)
+            wait_until(
+                lambda: cache.state().cursor == 1 and cache.counts().pending == 0,
+                10,
+                "the engine caught up with its own write",
+            )
         engine.send_signal(signum)
         out, err = engine.communicate(timeout=30)
     finally:
