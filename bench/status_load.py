@@ -82,6 +82,9 @@ class Result:
     latencies: list[float]
     commits: int
     status_frames: int
+    errors: int
+    """Sockets the server dropped (its pings went unanswered: it was overloaded) and
+    pushes that failed (HTTP error or none)."""
 
     def quantile(self, q: float) -> float:
         ordered = sorted(self.latencies)
@@ -172,13 +175,14 @@ async def load(
     args: argparse.Namespace,
     rate: float,
     answer: float | None,
-) -> tuple[int, list[float], int, int]:
-    """One load window; returns (writes, push latencies, commits, status frames sent)."""
+) -> tuple[int, list[float], int, int, int]:
+    """One load window; returns (writes, push latencies, commits, status frames sent, errors)."""
     devices = await enrol(url, database_url, args.sockets + 1)
     writer, watchers = devices[0], devices[1:]
     ws_url = url.replace("http://", "ws://") + WS_PATH
     sent = 0
     last_seen: list[int] = [0] * len(watchers)
+    dropped: set[int] = set()
 
     async def report(ws: Any, cursor: int) -> None:
         nonlocal sent
@@ -186,21 +190,25 @@ async def load(
         sent += 1
 
     async def watch(n: int, ws: Any) -> None:
-        async for text in ws:
-            frame = json.loads(text)
-            if frame.get("type") == "changes":
-                last_seen[n] = frame["to"]
-                if answer == 0:  # the engine before issue 11: one per change
-                    await report(ws, frame["to"])
+        try:
+            async for text in ws:
+                frame = json.loads(text)
+                if frame.get("type") == "changes":
+                    last_seen[n] = frame["to"]
+                    if answer == 0:  # the engine before issue 11: one per change
+                        await report(ws, frame["to"])
+        except websockets.ConnectionClosed:
+            dropped.add(n)  # an overloaded server stopped answering its pings
 
     async def coalesce(n: int, ws: Any, interval: float) -> None:
         """The engine since issue 11: at most one per ``interval``, when the cursor moved."""
         reported = 0
         await asyncio.sleep(interval * n / len(watchers))  # sleep-ok: sockets connected at once spread out
-        while True:
+        while n not in dropped:
             if last_seen[n] != reported:
                 reported = last_seen[n]
-                await report(ws, reported)
+                with contextlib.suppress(websockets.ConnectionClosed):
+                    await report(ws, reported)
             await asyncio.sleep(interval)  # sleep-ok: the engine's coalescing window
 
     name = database_url.rsplit("/", 1)[1]
@@ -225,15 +233,22 @@ async def load(
             tasks += [asyncio.create_task(coalesce(n, ws, answer)) for n, ws in enumerate(sockets)]
         clock = stamper(writer)
         latencies: list[float] = []
+        failed: list[int] = []
         head = 0
 
         async def write(n: int) -> None:
             nonlocal head
             body = {"mutations": [mutation(clock.now(), {"name": f"Client {n}"})]}
             started = time.perf_counter()
-            reply = await http.post("/api/v1/sync/push", json=body, headers=writer.headers)
+            try:
+                reply = await http.post("/api/v1/sync/push", json=body, headers=writer.headers)
+            except httpx.HTTPError:
+                failed.append(n)
+                return
             latencies.append(time.perf_counter() - started)
-            reply.raise_for_status()
+            if reply.status_code != 200:
+                failed.append(n)
+                return
             head = max(head, reply.json()["results"][0]["seq"])
 
         # warm up: the server's start-up rounds (housekeeping, presence) and the sockets'
@@ -242,6 +257,7 @@ async def load(
         for n in range(warm_up):
             await asyncio.gather(write(-1 - n), asyncio.sleep(1 / rate))  # sleep-ok: the write schedule
         latencies.clear()
+        failed.clear()
         before = await commits(stats, name)
         writes = round(rate * args.seconds)
         start = time.perf_counter()
@@ -253,7 +269,7 @@ async def load(
             pushes.append(asyncio.create_task(write(n)))
         await asyncio.gather(*pushes)
         async with asyncio.timeout(60):  # every socket got the last write
-            while min(last_seen) < head:
+            while any(seen < head for n, seen in enumerate(last_seen) if n not in dropped):
                 await asyncio.sleep(0.01)  # sleep-ok: polling a condition with a deadline
         for task in tasks:
             task.cancel()
@@ -267,7 +283,7 @@ async def load(
             await asyncio.sleep(0.05)  # sleep-ok: polling a condition with a deadline
     after = await commits(stats, name)
     await stats.close()
-    return writes, latencies, after - before, sent
+    return writes, latencies, after - before, sent, len(dropped) + len(failed)
 
 
 async def run_one(
@@ -276,10 +292,12 @@ async def run_one(
     database_url = await postgres.create_database(admin_url)
     try:
         with serving(tree, database_url) as (url, process):
-            writes, latencies, commit_count, sent = await load(url, process, database_url, args, rate, answer)
+            writes, latencies, commits_, sent, errors = await load(
+                url, process, database_url, args, rate, answer
+            )
     finally:
         await postgres.drop_database(admin_url, database_url)
-    return Result(name, rate, writes, latencies, commit_count, sent)
+    return Result(name, rate, writes, latencies, commits_, sent, errors)
 
 
 async def run(args: argparse.Namespace, admin_url: str, before: Path | None) -> int:
@@ -310,11 +328,12 @@ async def run(args: argparse.Namespace, admin_url: str, before: Path | None) -> 
                 f"  {rate:g} writes/s, {r.name:26} push p50 {r.quantile(0.5):6.1f} ms"
                 f"  p99 {r.quantile(0.99):7.1f} ms"
                 f"  max {max(r.latencies) * 1000:7.1f} ms  commits/write {per_write:6.1f}"
-                f"  status frames {r.status_frames}"
+                f"  status frames {r.status_frames}  errors {r.errors}"
             )
             if r.name == "after":
                 met = (
-                    r.quantile(0.99) < P99_GOAL_MS
+                    r.errors == 0
+                    and r.quantile(0.99) < P99_GOAL_MS
                     and r.quantile(0.99) <= 1.5 * floor.quantile(0.99) + 5
                     and per_write <= floor.commits / floor.writes + COMMITS_GOAL
                 )
