@@ -46,6 +46,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if url is None:  # the embedded cluster starts blocking (initdb, pg_ctl): off the loop
             url = await asyncio.to_thread(embedded_pg.start, settings.data_dir)
         engine = create_engine(url, pool_size=settings.db_pool_size)
+        # the devices' status and presence go to the database on ONE connection of their own:
+        # pushes and pulls never queue behind them, and their multi-row updates of ``devices``
+        # take turns (two at once could deadlock each other)
+        monitor_engine = create_engine(url, pool_size=1, max_overflow=0)
         try:
             await migrate.upgrade(engine)
             async with engine.connect() as conn:
@@ -57,17 +61,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             fanout = Fanout(
                 engine, url, queue_frames=settings.ws_queue_frames, reconnects=metrics.listener_reconnects
             )
-            # the devices' status goes to the database on a pool of its own (its flushes take
-            # turns, so one connection): pushes and pulls never queue behind it
             statuses = StatusTable()
-            flusher = StatusFlusher(
-                statuses, create_engine(url, pool_size=1), interval_s=settings.status_flush_interval_s
-            )
+            flusher = StatusFlusher(statuses, monitor_engine, interval_s=settings.status_flush_interval_s)
             await flusher.start()
             try:
                 await fanout.start()
                 try:
-                    ops = OpsTasks(settings, engine, url, metrics, fanout.hub, node=clock.node)
+                    ops = OpsTasks(
+                        settings,
+                        engine,
+                        url,
+                        metrics,
+                        fanout.hub,
+                        node=clock.node,
+                        monitor_engine=monitor_engine,
+                    )
                     await ops.start()
                     try:
                         runtime = Runtime.build(settings, engine, epoch, clock, metrics, fanout, statuses)
@@ -80,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             finally:
                 await flusher.stop()  # after the sockets: their last status is written too
         finally:
+            await monitor_engine.dispose()
             await engine.dispose()
 
     app = FastAPI(

@@ -4,8 +4,8 @@ A socket's ``status`` frame only replaces the device's entry in this process's
 ``StatusTable``: no database work on the socket path, however chatty the client (a
 desktop before version 11 sends one per change it applies). Every
 ``status_flush_interval_s`` the ``StatusFlusher`` writes all entries that changed in
-ONE ``UPDATE devices ... FROM unnest(...)`` on its own small pool, which pushes and
-pulls never wait for, and once more when the process stops.
+ONE ``UPDATE devices ... FROM unnest(...)`` on a connection of its own, which pushes
+and pulls never wait for, and once more when the process stops.
 
 Each entry carries when it was heard (``at``, this process's wall clock), stored as
 ``devices.status_at``; a row is only overwritten by a newer entry, so a process still
@@ -138,8 +138,9 @@ async def write_statuses(conn: AsyncConnection, batch: Mapping[uuid.UUID, Device
 
 
 class StatusFlusher:
-    """Writes a ``StatusTable`` to ``devices`` every ``interval_s`` on ``engine``, a small
-    pool of its own (so a slow database delays monitoring, never a push)."""
+    """Writes a ``StatusTable`` to ``devices`` every ``interval_s`` on ``engine``: the app
+    gives it a connection of its own, shared with presence only (so a slow database delays
+    monitoring, never a push)."""
 
     def __init__(self, table: StatusTable, engine: AsyncEngine, *, interval_s: float) -> None:
         self.table = table
@@ -153,16 +154,13 @@ class StatusFlusher:
         self._task = asyncio.create_task(repeat(self.flush, self._interval_s, failure, log), name="status")
 
     async def stop(self) -> None:
-        """Stop the rounds, write what is left (best effort: the database may be gone) and
-        close the pool."""
+        """Stop the rounds and write what is left (best effort: the database may be gone)."""
         await cancel_and_wait(self._task)
         self._task = None
         try:
             await self.flush()
         except (SQLAlchemyError, OSError) as exc:
             log.warning("could not store the devices' last status: %s", exc)
-        finally:
-            await self._engine.dispose()
 
     async def flush(self) -> int:
         """Write every unflushed status now, in one statement; returns the rows changed.

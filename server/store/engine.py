@@ -38,11 +38,12 @@ def asyncpg_url(url: str) -> str:
     return "postgresql://" + sqlalchemy_url(url)[len("postgresql+asyncpg://") :]
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """The process's connection pool to PostgreSQL."""
+def create_engine(url: str, *, pool_size: int = 10, max_overflow: int | None = None) -> AsyncEngine:
+    """A connection pool to PostgreSQL: ``pool_size`` kept open, ``max_overflow`` (default
+    as many again) opened when all are busy."""
     return create_async_engine(
         sqlalchemy_url(url),
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=pool_size if max_overflow is None else max_overflow,
         pool_pre_ping=True,
     )
