@@ -24,8 +24,9 @@ Usage::
 
     python bench/status_load.py [--before e3c0b00] [--rates 5 20] [--seconds 15] [--sockets 200]
 
-Goal: with status frames on, push p99 under 100 ms and within 1.5x the floor's (+5 ms),
-and at most one commit per write more than the floor.
+Goal: no errors; a status frame per change (the old fleet) costs at most one commit per
+write more than the floor; with coalescing sockets (the new fleet) push p99 is under
+100 ms and within 1.5x the floor's (+5 ms).
 """
 
 from __future__ import annotations
@@ -330,17 +331,16 @@ async def run(args: argparse.Namespace, admin_url: str, before: Path | None) -> 
                 f"  max {max(r.latencies) * 1000:7.1f} ms  commits/write {per_write:6.1f}"
                 f"  status frames {r.status_frames}  errors {r.errors}"
             )
-            if r.name == "after":
-                met = (
-                    r.errors == 0
-                    and r.quantile(0.99) < P99_GOAL_MS
-                    and r.quantile(0.99) <= 1.5 * floor.quantile(0.99) + 5
-                    and per_write <= floor.commits / floor.writes + COMMITS_GOAL
-                )
-                ok = ok and met
+            floor_commits = floor.commits / floor.writes
+            if r.name == "after":  # the old fleet: its frames must not cost the database
+                ok = ok and r.errors == 0 and per_write <= floor_commits + COMMITS_GOAL
+            elif r.name.startswith("after, coalescing"):  # the new fleet: pushes as fast as the floor
+                p99 = r.quantile(0.99)
+                ok = ok and r.errors == 0 and p99 < P99_GOAL_MS and p99 <= 1.5 * floor.quantile(0.99) + 5
     print(
-        f"  goal (after): push p99 < {P99_GOAL_MS:.0f} ms and within 1.5x the floor's (+5 ms),"
-        f" at most {COMMITS_GOAL:.0f} commits/write more than the floor: {'met' if ok else 'NOT met'}"
+        f"  goal: no errors; a status per change costs at most {COMMITS_GOAL:.0f} commit/write more than"
+        f" the floor; with coalescing sockets push p99 < {P99_GOAL_MS:.0f} ms and within 1.5x the"
+        f" floor's (+5 ms): {'met' if ok else 'NOT met'}"
     )
     return 0 if ok else 1
 
