@@ -25,10 +25,11 @@ from server.observability.logs import RequestIdMiddleware
 from server.observability.metrics import Metrics, RequestMetrics
 from server.ops.admin_web import routes as admin_web
 from server.ops.tasks import OpsTasks
+from server.realtime.device_status import StatusFlusher, StatusTable
 from server.realtime.listener import Fanout
 from server.settings import Settings
 from server.store import embedded_pg, migrate
-from server.store.engine import API_APP_NAME, BACKGROUND_APP_NAME, create_engine
+from server.store.engine import API_APP_NAME, BACKGROUND_APP_NAME, MONITOR_APP_NAME, create_engine
 from server.store.tables import server_meta
 
 __all__ = ["create_app"]
@@ -39,9 +40,11 @@ BACKGROUND_POOL_TIMEOUT_S = 30.0
 """Background work is never in a hurry: it waits for its own pool's connections."""
 
 
-def _engines(settings: Settings, url: str, direct_url: str) -> tuple[AsyncEngine, AsyncEngine]:
-    """The requests' pool (``url``, perhaps a PgBouncer) and the background work's own small
-    pool (``direct_url``, the database itself), so no background job takes a push's connection."""
+def _engines(settings: Settings, url: str, direct_url: str) -> tuple[AsyncEngine, AsyncEngine, AsyncEngine]:
+    """The requests' pool (``url``, perhaps a PgBouncer), the background work's own small
+    pool (``direct_url``, the database itself), so no background job takes a push's
+    connection, and the one connection that stores device status and presence: their
+    multi-row updates of ``devices`` take turns on it (two at once could deadlock)."""
     requests = create_engine(
         url,
         pool_size=settings.db_pool_size,
@@ -58,7 +61,15 @@ def _engines(settings: Settings, url: str, direct_url: str) -> tuple[AsyncEngine
         prepared_statements=settings.db_prepared_statements or settings.listen_database_url is not None,
         application_name=BACKGROUND_APP_NAME,
     )
-    return requests, background
+    monitor = create_engine(
+        direct_url,
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout_s=BACKGROUND_POOL_TIMEOUT_S,
+        prepared_statements=settings.db_prepared_statements or settings.listen_database_url is not None,
+        application_name=MONITOR_APP_NAME,
+    )
+    return requests, background, monitor
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -71,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if url is None:  # the embedded cluster starts blocking (initdb, pg_ctl): off the loop
             url = await asyncio.to_thread(embedded_pg.start, settings.data_dir)
         direct_url = settings.listen_database_url or url
-        engine, background = _engines(settings, url, direct_url)
+        engine, background, monitor = _engines(settings, url, direct_url)
         try:
             await migrate.upgrade(background)
             async with engine.connect() as conn:
@@ -86,22 +97,44 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 queue_frames=settings.ws_queue_frames,
                 reconnects=metrics.listener_reconnects,
             )
-            await fanout.start()
+            statuses = StatusTable()
+            flusher = StatusFlusher(statuses, monitor, interval_s=settings.status_flush_interval_s)
+            await flusher.start()
             try:
-                ops = OpsTasks(settings, background, direct_url, metrics, fanout.hub, node=clock.node)
-                await ops.start()
+                await fanout.start()
                 try:
-                    app.state.branchsync = Runtime.build(
-                        settings, engine, epoch, clock, metrics, fanout, background_engine=background
+                    ops = OpsTasks(
+                        settings,
+                        background,
+                        direct_url,
+                        metrics,
+                        fanout.hub,
+                        node=clock.node,
+                        monitor_engine=monitor,
                     )
-                    yield
+                    await ops.start()
+                    try:
+                        app.state.branchsync = Runtime.build(
+                            settings,
+                            engine,
+                            epoch,
+                            clock,
+                            metrics,
+                            fanout,
+                            statuses,
+                            background_engine=background,
+                        )
+                        yield
+                    finally:
+                        await ops.stop()
                 finally:
-                    await ops.stop()
+                    await fanout.stop()
             finally:
-                await fanout.stop()
+                await flusher.stop()  # after the sockets: their last status is written too
         finally:
             await engine.dispose()
             await background.dispose()
+            await monitor.dispose()
 
     app = FastAPI(
         title="Branchsync server",

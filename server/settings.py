@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     admin_session_hours: float = Field(default=12, gt=0)
     presence_interval_s: float = Field(default=15, gt=0)
     """How often each process tells the others which devices hold its sockets."""
+    status_flush_interval_s: float = Field(default=2, gt=0)
+    """How often each process writes the devices' latest ``status`` frames (one statement
+    for all of them, on a connection of its own); monitors see them this much later at most."""
     record_keep_days: float = Field(default=90, gt=0)
     """How long the answers to applied mutations (for idempotent replay) and refused mutations
     (for the dashboard) are kept. A replay older than this is merged again, which changes nothing."""

@@ -11,12 +11,14 @@ The state is four small machines, each an enum with its transition table in
 into signals for them (``_fire`` for the phase, whose entry actions open the socket
 or start the reconnection timer; ``_pull_to``, ``_push_to``, ``_reset_to`` for the
 others); then ``_schedule`` reads the states and starts at most one pull and one
-push, sends a ``status`` frame when the position changed, and ends a ``Mode.ONCE``
-run when nothing is left. Besides the machines the core keeps facts (where the cursor
+push, sends a ``status`` frame when the position changed (at most one per
+``status_interval``: changes in between wait for ``Timer.STATUS``; the first of a
+connection and the last before stopping go at once), and ends a ``Mode.ONCE`` run
+when nothing is left. Besides the machines the core keeps facts (where the cursor
 is, the counts the cache last reported, which connection a request was made on, how
-many times in a row the server refused our clock) and four flags that belong to no
+many times in a row the server refused our clock) and five flags that belong to no
 machine: the socket is open, a clock measurement is due, a directory request is out,
-a ``Mode.ONCE`` run owes one last pull to see its own pushes.
+a ``Mode.ONCE`` run owes one last pull to see its own pushes, a status window is open.
 
 The cache answers the writes that change what is queued (``RecordPushResults``,
 ``FinishEpochReset``) with its outcome and new counts as one event
@@ -130,8 +132,14 @@ class CoreConfig:
     """Consecutive pushes answered ``clock_skew`` before pushing stops until the next connection."""
     retry_delay: float = 5.0
     """Seconds to wait after a 429 that came without ``Retry-After`` (a 503 always has one)."""
+    status_interval: float = 5.0
+    """At most one ``status`` frame per this many seconds on a connection; changes in
+    between are coalesced into the next one. The first frame of a connection and the
+    last before stopping go at once. 0 sends one per change (as versions before 11 did)."""
 
     def __post_init__(self) -> None:
+        if self.status_interval < 0:
+            raise ValueError("status_interval must not be negative")
         if not 1 <= self.batch_size <= MAX_MUTATIONS_PER_PUSH:
             raise ValueError(f"batch_size must be within 1..{MAX_MUTATIONS_PER_PUSH}")
 
@@ -165,6 +173,8 @@ class SyncCore:
         self._socket_open = False
         self._need_measure = False
         self._last_sent: tuple[int, int] | None = None
+        self._status_held = False
+        """A ``status`` frame went less than ``status_interval`` ago (``Timer.STATUS`` runs)."""
         # branch directory
         self._directory: DirectoryResponse | None = None
         """The directory this core last stored (an unchanged one is not stored again)."""
@@ -232,6 +242,7 @@ class SyncCore:
             case Start():
                 self._on_start(event, out)
             case Stop():
+                self._final_status(out)
                 self._fire(Signal.STOP, out)
             case LocalChange(counts=counts) | ChangesApplied(counts=counts):
                 self._counts = counts
@@ -355,6 +366,7 @@ class SyncCore:
         self._push_to(PushSignal.OPENED)
         self._skew_strikes = 0
         self._last_sent = None
+        self._status_held = False  # the first status of a connection goes at once
         self._need_measure = True
         self._measure(event.timing, event.hello.server_hlc, out)
         if not self._directory_in_flight:  # one asked on an earlier connection still answers
@@ -401,6 +413,8 @@ class SyncCore:
                 self._push_to(PushSignal.TIMER)
             case Timer.RETRY_PULL:
                 self._pull_to(PullSignal.TIMER)
+            case Timer.STATUS:
+                self._status_held = False  # ``_schedule`` sends what changed meanwhile
             case _:  # pragma: no cover (the type checker proves it unreachable)
                 assert_never(timer)
 
@@ -588,21 +602,32 @@ class SyncCore:
             out.append(PushBatch(self._config.batch_size))
             self._push_to(PushSignal.SEND)
             self._push_link = self._link
-        position = (self._cursor, self._counts.pending)
-        if (
-            self._phase is Phase.CONNECTED
-            and self._counts_known
-            and self._pull not in PULLS_IN_FLIGHT
-            and position != self._last_sent
-        ):
-            out.append(SendStatus(*position))
-            self._last_sent = position
+        if self._pull not in PULLS_IN_FLIGHT and not self._status_held:
+            self._report_position(out, coalesce=True)
         if self._phase is Phase.ONCE and self._settled:
             if self._echo_due:  # end caught up with what we pushed, too
                 self._pull_to(PullSignal.WANT)
                 self._start_pull(out)
             else:
                 self._finish(Outcome.FAILED if self._push in PUSH_BLOCKED else Outcome.SYNCED, out)
+
+    def _report_position(self, out: list[Action], *, coalesce: bool) -> None:
+        """Send a ``status`` frame when the position the server last heard of changed and
+        our counts can be trusted; with ``coalesce``, open a window in which later changes
+        wait for ``Timer.STATUS`` (monitors need the facts within seconds, not per change,
+        and 200 engines answering every change would load the server)."""
+        position = (self._cursor, self._counts.pending)
+        if self._phase is not Phase.CONNECTED or not self._counts_known or position == self._last_sent:
+            return
+        out.append(SendStatus(*position))
+        self._last_sent = position
+        if coalesce and self._config.status_interval > 0:
+            out.append(StartTimer(Timer.STATUS, self._config.status_interval))
+            self._status_held = True
+
+    def _final_status(self, out: list[Action]) -> None:
+        """Stopping: what a coalescing window (or a pull in flight) held back goes now."""
+        self._report_position(out, coalesce=False)
 
     def _finish(self, outcome: Outcome, out: list[Action]) -> None:
         self._fire(Signal.DONE, out)

@@ -91,6 +91,8 @@ class Timer(StrEnum):
     RECONNECT = "reconnect"
     RETRY_PUSH = "retry_push"
     RETRY_PULL = "retry_pull"
+    STATUS = "status"
+    """The ``status`` frame's coalescing window ran out."""
 
 
 @dataclass(frozen=True, slots=True)

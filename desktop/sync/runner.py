@@ -123,6 +123,10 @@ class RunnerConfig:
             raise ValueError(f"pull_limit must be within 1..{MAX_PULL_LIMIT}")
 
 
+LAST_STATUS_TIMEOUT_S = 1.0
+"""How long closing the socket waits for a ``status`` frame still being sent."""
+
+
 class _Crashed(Exception):
     """A runner task failed with an exception no adapter expected: a bug, re-raised by ``run``."""
 
@@ -164,6 +168,7 @@ class Runner:
         self._timers: dict[Timer, asyncio.TimerHandle] = {}
         self._socket_task: asyncio.Task[None] | None = None
         self._socket: SyncSocket | None = None
+        self._status_task: asyncio.Task[None] | None = None
         self._pushed: list[OutboxEntry] = []
         self._persisted: tuple[bool, datetime | None] | None = None
         self._outcome: Outcome | None = None
@@ -234,12 +239,16 @@ class Runner:
             case OpenSocket():
                 self._socket_task = self._spawn(self._socket_session(), "socket")
             case CloseSocket():
+                sending = self._status_task
+                if sending is not None and not sending.done():
+                    # the last status (stopping) goes out before the close, if it can quickly
+                    await asyncio.wait((sending,), timeout=LAST_STATUS_TIMEOUT_S)
                 task, self._socket_task, self._socket = self._socket_task, None, None
                 if task is not None:
                     task.cancel()
             case SendStatus(cursor=cursor, pending=pending):
                 if self._socket is not None:
-                    self._spawn(self._socket.send_status(cursor, pending), "status")
+                    self._status_task = self._spawn(self._socket.send_status(cursor, pending), "status")
             case Pull(since=since):
                 self._spawn(self._pull(since), "pull")
             case ApplyChanges(changes=changes, cursor=cursor, epoch=epoch):

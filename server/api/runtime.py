@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from protocol.hlc import HybridLogicalClock
 from server.identity.rate_limit import RateLimiter
 from server.observability.metrics import Metrics
+from server.realtime.device_status import StatusTable
 from server.realtime.listener import Fanout
 from server.settings import Settings
 from server.sync.write_path import Writer
@@ -49,6 +50,8 @@ class Runtime:
     """The write path's engine, clock, skew limit and counter."""
     fanout: Fanout
     """The LISTEN connection and the sockets' hub, already started."""
+    statuses: StatusTable
+    """The devices' newest ``status`` frames, until the flusher stores them."""
     limiter: RateLimiter
     """Per-device request rate (``settings.rate_per_s``, bursts of ``rate_burst``)."""
     enroll_limiter: RateLimiter
@@ -65,6 +68,7 @@ class Runtime:
         clock: HybridLogicalClock,
         metrics: Metrics,
         fanout: Fanout,
+        statuses: StatusTable,
         *,
         background_engine: AsyncEngine | None = None,
     ) -> Runtime:
@@ -79,6 +83,7 @@ class Runtime:
             metrics=metrics,
             writer=Writer(engine, clock, settings.max_clock_skew_s, metrics),
             fanout=fanout,
+            statuses=statuses,
             limiter=RateLimiter(settings.rate_per_s, settings.rate_burst),
             enroll_limiter=RateLimiter(settings.enroll_rate_per_min / 60, settings.enroll_burst),
             admin_login_limiter=RateLimiter(ADMIN_LOGIN_RATE_PER_S, ADMIN_LOGIN_BURST),

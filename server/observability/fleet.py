@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.realtime.device_status import DeviceStatus
 from server.store.change_log import head_seq
 from server.store.ops_tables import backup_runs, device_presence
 from server.store.tables import branches, devices, rejections, server_meta
@@ -29,6 +30,7 @@ __all__ = [
     "Fleet",
     "RejectionView",
     "build_fleet",
+    "overlay_statuses",
     "read_backup_status",
     "read_fleet",
     "recent_rejections",
@@ -156,6 +158,26 @@ def build_fleet(
     return Fleet(now=now, epoch=epoch, head=head, branches=tuple(views), backups=backups)
 
 
+def overlay_statuses(
+    device_rows: Iterable[Mapping[str, Any]], statuses: Mapping[uuid.UUID, DeviceStatus]
+) -> list[dict[str, Any]]:
+    """The rows with this process's unflushed statuses in (``device_rows`` also carry
+    ``status_at``): a status replaces the stored one when it was heard later, as the
+    flush itself will (``server.realtime.device_status``)."""
+    rows = []
+    for row in device_rows:
+        merged = dict(row)
+        status = statuses.get(row["id"])
+        if status is not None and (row["status_at"] is None or status.at >= row["status_at"]):
+            merged.update(cursor=status.cursor, pending=status.pending, status_at=status.at)
+            if status.app_version is not None:
+                merged["app_version"] = status.app_version
+            seen = row["last_seen"]
+            merged["last_seen"] = status.at if seen is None else max(seen, status.at)
+        rows.append(merged)
+    return rows
+
+
 async def read_backup_status(conn: AsyncConnection) -> BackupStatus:
     """The newest good and failed backup, whoever ran them."""
     newest = (
@@ -175,10 +197,15 @@ async def read_backup_status(conn: AsyncConnection) -> BackupStatus:
 
 
 async def read_fleet(
-    conn: AsyncConnection, *, connected_here: Set[uuid.UUID], presence_ttl: timedelta
+    conn: AsyncConnection,
+    *,
+    connected_here: Set[uuid.UUID],
+    presence_ttl: timedelta,
+    statuses: Mapping[uuid.UUID, DeviceStatus] | None = None,
 ) -> Fleet:
     """Read the snapshot. A device is online when it holds a socket on this process
-    (``connected_here``) or another process reported it within ``presence_ttl``."""
+    (``connected_here``) or another process reported it within ``presence_ttl``; its
+    position is the newer of the stored one and this process's unflushed ``statuses``."""
     now: datetime = (await conn.execute(select(func.now()))).scalar_one()
     epoch = (await conn.execute(select(server_meta.c.value).where(server_meta.c.key == "epoch"))).scalar_one()
     head = await head_seq(conn)
@@ -199,6 +226,7 @@ async def read_fleet(
                 func.greatest(devices.c.last_seen, devices.c.status_at).label("last_seen"),
                 devices.c.status_cursor.label("cursor"),
                 devices.c.status_pending.label("pending"),
+                devices.c.status_at,
                 rejected.label("rejected"),
                 devices.c.app_version,
             )
@@ -213,9 +241,8 @@ async def read_fleet(
     ).scalars()
     online = set(connected_here) | set(elsewhere)
     backups = await read_backup_status(conn)
-    return build_fleet(
-        now, epoch, head, [dict(r) for r in branch_rows], [dict(r) for r in device_rows], online, backups
-    )
+    rows = overlay_statuses([dict(r) for r in device_rows], statuses or {})
+    return build_fleet(now, epoch, head, [dict(r) for r in branch_rows], rows, online, backups)
 
 
 async def recent_rejections(conn: AsyncConnection, limit: int = 20) -> list[RejectionView]:

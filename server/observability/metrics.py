@@ -92,10 +92,18 @@ class Metrics:
                 "branchsync_ws_resyncs": "Sockets closed with resync because they fell behind.",
                 "branchsync_ws_ignored_frames": "Client frames ignored as malformed.",
                 "branchsync_ws_status_frames": "Status frames received from devices.",
+                "branchsync_status_flushes": "Batched writes of the devices' status that committed.",
+                "branchsync_status_rows_written": "Device statuses those batched writes carried.",
+                "branchsync_status_flush_failures": "Batched status writes the database did not take.",
             }
         )
-        """Counters the fan-out hub keeps itself, copied in at scrape time."""
+        """Counters the fan-out hub and the status table keep themselves, copied in at scrape time."""
         r.register(self.hub_totals)
+        self.status_unflushed = Gauge(
+            "branchsync_status_unflushed",
+            "Devices whose newest status this process has not written yet.",
+            registry=r,
+        )
         self.records_swept = Counter(
             "branchsync_records_swept",
             "Old applied-mutation answers and rejections deleted by housekeeping, by table.",

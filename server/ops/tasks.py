@@ -30,9 +30,14 @@ class OpsTasks:
         hub: Hub,
         *,
         node: str,
+        monitor_engine: AsyncEngine | None = None,
     ) -> None:
+        """``monitor_engine`` is the connection presence shares with the status flusher
+        (default: ``engine``)."""
         self.backups = BackupScheduler(settings, engine, database_url, metrics)
-        self.presence = Presence(engine, hub, node=node, interval_s=settings.presence_interval_s)
+        self.presence = Presence(
+            monitor_engine or engine, hub, node=node, interval_s=settings.presence_interval_s
+        )
         self.housekeeping = Housekeeping(
             engine,
             metrics,

@@ -26,7 +26,6 @@ __all__ = [
     "DEFAULT_FRAME_BYTES",
     "RESYNC_TEXT",
     "Ignored",
-    "StatusThrottle",
     "changes_frames",
     "hello_text",
     "parse_client_frame",
@@ -97,43 +96,3 @@ def parse_client_frame(data: str | bytes) -> StatusFrame | Ignored:
     if status.app_version is not None and len(status.app_version) > 50:
         return Ignored("app_version longer than 50 characters")
     return status
-
-
-class StatusThrottle:
-    """Keeps at most one ``status`` write per ``interval`` seconds per socket.
-
-    A chatty client would otherwise turn every frame into a database write; the
-    newest status is never lost, only delayed until it is ``due`` or ``flush``-ed.
-    Times are passed in (monotonic seconds).
-    """
-
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
-        self._last_write: float | None = None
-        self._pending: StatusFrame | None = None
-
-    @property
-    def deadline(self) -> float | None:
-        """When the pending status becomes due (None: nothing pending)."""
-        if self._pending is None or self._last_write is None:
-            return None
-        return self._last_write + self.interval
-
-    def offer(self, status: StatusFrame, now: float) -> StatusFrame | None:
-        """Take a new status; return it when it should be written now."""
-        self._pending = status
-        return self.due(now)
-
-    def due(self, now: float) -> StatusFrame | None:
-        """The pending status if it may be written at ``now``."""
-        if self._pending is None:
-            return None
-        if self._last_write is not None and now < self._last_write + self.interval:
-            return None
-        self._last_write = now
-        return self.flush()
-
-    def flush(self) -> StatusFrame | None:
-        """The pending status regardless of the interval (the socket is ending)."""
-        status, self._pending = self._pending, None
-        return status

@@ -11,6 +11,7 @@ __all__ = [
     "BACKGROUND_APP_NAME",
     "CHANGES_CHANNEL",
     "DEVICES_CHANNEL",
+    "MONITOR_APP_NAME",
     "WRITE_LOCK_KEY",
     "asyncpg_url",
     "create_engine",
@@ -29,6 +30,9 @@ API_APP_NAME = "branchsync-api"
 
 BACKGROUND_APP_NAME = "branchsync-background"
 """``application_name`` of the background pool's connections."""
+
+MONITOR_APP_NAME = "branchsync-monitor"
+"""``application_name`` of the one connection that stores device status and presence."""
 
 WRITE_LOCK_KEY = 0x6272616E6368
 """Transaction-level advisory lock taken before change numbers are assigned, so

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-__all__ = ["server_count", "server_rows"]
+__all__ = ["branch_status", "server_count", "server_rows"]
 
 
 async def _fetch(database_url: str, query: str) -> list[asyncpg.Record]:
@@ -27,3 +27,13 @@ def server_rows(database_url: str, collection: str = "clients") -> dict[str, dic
 def server_count(database_url: str, table: str) -> int:
     """How many rows ``table`` holds on the server; ``table`` is trusted."""
     return int(asyncio.run(_fetch(database_url, f"SELECT count(*) AS n FROM {table}"))[0]["n"])
+
+
+def branch_status(database_url: str, branch: str) -> tuple[int | None, int | None]:
+    """The status (cursor, pending) the server stores for the one device of ``branch`` (trusted)."""
+    query = (
+        "SELECT d.status_cursor, d.status_pending FROM devices d JOIN branches b ON b.id = d.branch_id"
+        f" WHERE b.name = '{branch}'"
+    )
+    (row,) = asyncio.run(_fetch(database_url, query))
+    return row["status_cursor"], row["status_pending"]

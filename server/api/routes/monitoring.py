@@ -45,5 +45,7 @@ async def metrics(request: Request, runtime: RuntimeDep) -> Response:
         given = bearer_token(request.headers.get("authorization")) or ""
         if not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
             raise ApiError(401, ErrorCode.UNAUTHORIZED, "the metrics token is missing or wrong")
-    await refresh_metrics(runtime.metrics, runtime.background_engine, runtime.fanout.hub, runtime.settings)
+    await refresh_metrics(
+        runtime.metrics, runtime.background_engine, runtime.fanout.hub, runtime.settings, runtime.statuses
+    )
     return Response(runtime.metrics.render(), media_type=CONTENT_TYPE_LATEST)

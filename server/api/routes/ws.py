@@ -12,9 +12,11 @@ Close codes (``protocol.wire.CloseCode``): 4000 after ``resync`` (the socket fel
 behind), 4401 (device revoked), 1012 (this server is restarting).
 
 Each socket runs two tasks: the sender carries out its subscription's actions and the
-receiver reads the client's ``status`` frames. Neither can hold up another socket: the
-hub never waits for a sender, and a sender stuck on a peer that stopped reading is
-cancelled ``CLOSE_GRACE_S`` after the hub closed its subscription.
+receiver reads the client's ``status`` frames into this process's status table (no
+database work: ``server.realtime.device_status`` writes them in batches). Neither can
+hold up another socket: the hub never waits for a sender, and a sender stuck on a peer
+that stopped reading is cancelled ``CLOSE_GRACE_S`` after the hub closed its
+subscription.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import asyncio
 import logging
 import time
 from contextlib import suppress
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, WebSocket
 from sqlalchemy.exc import SQLAlchemyError
@@ -35,18 +38,17 @@ from server.api.error_handlers import database_refusal, database_unavailable, er
 from server.api.runtime import Runtime
 from server.identity.authentication import AuthenticatedDevice, authenticate, bearer_token
 from server.identity.rate_limit import retry_after_header
-from server.realtime.device_status import store_status
+from server.realtime.device_status import DeviceStatus
 from server.realtime.frames import (
     CLOSE_CODES,
     RESYNC_TEXT,
     Ignored,
-    StatusThrottle,
     hello_text,
     parse_client_frame,
 )
 from server.realtime.hub import Close, CloseReason, Hub, Send, Subscription, Wait
 
-__all__ = ["CLOSE_GRACE_S", "STATUS_INTERVAL_S", "router"]
+__all__ = ["CLOSE_GRACE_S", "router"]
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +57,6 @@ router = APIRouter(tags=["sync"])
 CLOSE_GRACE_S = 5.0
 """How long a closed subscription's sender may take to finish its current send and
 say goodbye before it is cancelled (a peer that stopped reading never lets it)."""
-
-STATUS_INTERVAL_S = 1.0
-"""At most one ``status`` write per socket per this many seconds."""
 
 
 @router.websocket(SOCKET_PATH)
@@ -115,7 +114,6 @@ class _Session:
         self.device = device
         self.wake = asyncio.Event()
         self.closing = asyncio.Event()
-        self.throttle = StatusThrottle(STATUS_INTERVAL_S)
         self.ignored = 0
         """Frames ignored on this socket."""
         self.sub: Subscription = hub.subscribe(device.id, self._on_wake)
@@ -138,7 +136,6 @@ class _Session:
             pass  # the peer left during the hello
         finally:
             self.hub.unsubscribe(self.sub)
-            await self._store(self.throttle.flush())
 
     async def _pump(self) -> None:
         sender = asyncio.create_task(self._send_loop())
@@ -174,14 +171,9 @@ class _Session:
                     return
 
     async def _receive_loop(self) -> None:
-        loop = asyncio.get_running_loop()
+        statuses = self.runtime.statuses
         while True:
-            try:
-                async with asyncio.timeout_at(self.throttle.deadline):
-                    message = await self.websocket.receive()
-            except TimeoutError:
-                await self._store(self.throttle.due(loop.time()))
-                continue
+            message = await self.websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return
             text: str | None = message.get("text")
@@ -189,18 +181,10 @@ class _Session:
             match parse_client_frame(data):
                 case StatusFrame() as status:
                     self.hub.stats.status_frames += 1
-                    await self._store(self.throttle.offer(status, loop.time()))
+                    statuses.record(self.device.id, DeviceStatus.of(status, datetime.now(UTC)))
                 case Ignored(reason):
                     self.hub.stats.ignored_client_frames += 1
                     self.ignored += 1
                     # the first one says what is wrong; a flood must not flood the log too
                     level = logging.INFO if self.ignored == 1 else logging.DEBUG
                     log.log(level, "ignored a frame from device %s: %s", self.device.id, reason)
-
-    async def _store(self, status: StatusFrame | None) -> None:
-        if status is None:
-            return
-        try:
-            await store_status(self.runtime.background_engine, self.device.id, status)
-        except (SQLAlchemyError, OSError) as exc:
-            log.warning("could not store the status of device %s: %s", self.device.id, exc)

@@ -124,7 +124,9 @@ async def me(user: CurrentAdmin) -> dict[str, str]:
 
 @router.get("/api/overview")
 async def overview(user: CurrentAdmin, runtime: RuntimeDep, response: Response) -> dict[str, Any]:
-    fleet = await read_snapshot(runtime.background_engine, runtime.fanout.hub.device_ids, runtime.settings)
+    hub = runtime.fanout.hub
+    unflushed = runtime.statuses.unflushed()
+    fleet = await read_snapshot(runtime.background_engine, hub.device_ids, runtime.settings, unflushed)
     async with runtime.engine.connect() as conn:
         rejections = await recent_rejections(conn)
     response.headers["Cache-Control"] = "no-store"

@@ -6,13 +6,14 @@ import csv
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from desktop.cache import Cache
 from desktop.sync.actions import Outcome
 from desktop.sync.status import EngineState
-from tests.support.desktop_engine import Installation, wait_until
-from tests.support.server_rows import server_rows
+from tests.support.desktop_engine import FAST, Installation, wait_until
+from tests.support.server_rows import branch_status, server_rows
 
 
 def test_an_edit_on_one_branch_reaches_the_other_live(north: Installation, south: Installation) -> None:
@@ -109,3 +110,27 @@ def test_a_save_in_this_process_wakes_the_engine_at_once(north: Installation, da
             pc.wait_synced()
         finally:
             pc.stop()
+
+
+def test_status_frames_are_coalesced_and_the_last_goes_out_on_stop(
+    north: Installation, south: Installation, database_url: str
+) -> None:
+    # a window no test outlasts: after the first status of the connection, only stopping reports
+    # (and pings slow enough that no reconnection, which reports at once, comes in between)
+    held = replace(
+        FAST,
+        core=replace(FAST.core, status_interval=3600.0),
+        socket=replace(FAST.socket, ping_interval=30.0, ping_timeout=30.0),
+    )
+    south.start(held)
+    south.wait_online()
+    wait_until(lambda: branch_status(database_url, "South") == (0, 0), 15, "South's status at connect")
+    north.start()
+    north.wait_online()
+    for n in range(3):
+        north.cache.create("clients", {"name": f"Client {n}"})
+    north.wait_synced(cursor=3)
+    south.wait_synced(cursor=3)
+    assert branch_status(database_url, "South") == (0, 0), "the window holds the changes back"
+    south.stop()
+    wait_until(lambda: branch_status(database_url, "South") == (3, 0), 15, "South's status at stop")

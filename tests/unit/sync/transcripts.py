@@ -485,3 +485,72 @@ TRANSCRIPTS: dict[str, list[Step]] = {
         (PullSucceeded(page([], 0), TIMING), [MEASURED, Finish(Outcome.SYNCED)]),
     ],
 }
+
+COALESCED = 5.0
+"""``status_interval`` of the core ``STATUS_TRANSCRIPTS`` run against."""
+HOLD = StartTimer(Timer.STATUS, COALESCED)
+WINDOW_OVER = TimerFired(Timer.STATUS)
+
+STATUS_TRANSCRIPTS: dict[str, list[Step]] = {
+    "the first status of a connection goes at once and opens a window": [
+        (start(cursor=3), [OpenSocket()]),
+        (SocketOpened(hello(head=3), TIMING), [MEASURED, FETCH, Pull(3)]),
+        (PullSucceeded(page([], 3), TIMING), [SendStatus(3, 0), HOLD]),
+    ],
+    "changes inside the window are coalesced into one status when it ends": [
+        (start(cursor=3), [OpenSocket()]),
+        (SocketOpened(hello(head=3), TIMING), [MEASURED, FETCH, Pull(3)]),
+        (PullSucceeded(page([], 3), TIMING), [SendStatus(3, 0), HOLD]),
+        (FrameReceived(changes_frame(3, 5)), [applied([4, 5], 5)]),
+        (FrameReceived(changes_frame(5, 6)), [applied([6], 6)]),
+        (LocalChange(counts(1)), [BATCH]),
+        (_pushed(7, 1), [_recorded(7, 1)]),
+        (PushRecorded(counts(0)), []),
+        (WINDOW_OVER, [SendStatus(6, 0), HOLD]),  # the latest position only, and a new window
+        (WINDOW_OVER, []),  # nothing changed since: nothing sent, no window
+        (FrameReceived(changes_frame(6, 7)), [applied([7], 7), SendStatus(7, 0), HOLD]),
+    ],
+    "a window that ends on the old position sends nothing": [
+        *_connected(cursor=2)[:2],
+        (PullSucceeded(page([], 2), TIMING), [SendStatus(2, 0), HOLD]),
+        (LocalChange(counts(1)), [BATCH]),
+        (_pushed(3, 1), [_recorded(3, 1)]),
+        (PushRecorded(counts(0)), []),
+        (WINDOW_OVER, []),
+    ],
+    "a window ending while a pull is out waits for the pull to land": [
+        *_connected(cursor=2)[:2],
+        (PullSucceeded(page([], 2), TIMING), [SendStatus(2, 0), HOLD]),
+        (FrameReceived(changes_frame(4, 5)), [Pull(2)]),  # a gap: pull
+        (WINDOW_OVER, []),
+        (PullSucceeded(page([3, 4, 5], 5), TIMING), [applied([3, 4, 5], 5), SendStatus(5, 0), HOLD]),
+    ],
+    "a new connection reports at once, whatever the window of the last one": [
+        *_connected(cursor=2)[:2],
+        (PullSucceeded(page([], 2), TIMING), [SendStatus(2, 0), HOLD]),
+        (SocketClosed(Failure.NETWORK), [StartTimer(Timer.RECONNECT, 0.0)]),
+        (TimerFired(Timer.RECONNECT), [OpenSocket()]),
+        (SocketOpened(hello(head=2), TIMING), [MEASURED, Pull(2)]),
+        (PullSucceeded(page([], 2), TIMING), [SendStatus(2, 0), HOLD]),
+    ],
+    "stopping sends what the window held back, then closes": [
+        *_connected(cursor=2)[:2],
+        (PullSucceeded(page([], 2), TIMING), [SendStatus(2, 0), HOLD]),
+        (FrameReceived(changes_frame(2, 4)), [applied([3, 4], 4)]),
+        (Stop(), [SendStatus(4, 0), CloseSocket()]),
+    ],
+    "stopping mid-pull reports the position reached so far": [
+        *_connected(cursor=2)[:2],
+        (PullSucceeded(page([3], 3, has_more=True), TIMING), [Pull(3), applied([3], 3)]),
+        (Stop(), [SendStatus(3, 0), CloseSocket()]),
+    ],
+    "stopping with nothing new to tell only closes": [
+        *_connected(cursor=2)[:2],
+        (PullSucceeded(page([], 2), TIMING), [SendStatus(2, 0), HOLD]),
+        (Stop(), [CloseSocket()]),
+    ],
+    "stopping while offline sends nothing": [
+        (start(cursor=2), [OpenSocket()]),
+        (Stop(), [CloseSocket()]),
+    ],
+}

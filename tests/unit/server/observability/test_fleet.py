@@ -6,7 +6,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from server.observability.fleet import BackupStatus, build_fleet
+from server.observability.fleet import BackupStatus, build_fleet, overlay_statuses
+from server.realtime.device_status import DeviceStatus
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 NORTH, SOUTH, EMPTY = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
@@ -54,3 +55,30 @@ def test_a_device_never_seen_has_no_age_and_a_cursor_past_head_is_not_negative()
     (only,) = fleet.branches[0].devices
     assert only.last_seen_age_s is None and only.behind == 0
     assert fleet.branches[0].last_seen_age_s is None
+
+
+def test_a_status_not_yet_stored_shows_when_it_is_newer_than_the_row() -> None:
+    stored = {
+        **device(NORTH, seen_ago=60, cursor=3, pending=1),
+        "app_version": "1.0.0",
+        "status_at": NOW - timedelta(seconds=60),
+    }
+    fresh = DeviceStatus(cursor=9, pending=0, app_version=None, at=NOW - timedelta(seconds=1))
+    (row,) = overlay_statuses([stored], {stored["id"]: fresh})
+    assert (row["cursor"], row["pending"], row["app_version"]) == (9, 0, "1.0.0")
+    assert row["last_seen"] == fresh.at and row["status_at"] == fresh.at
+    assert stored["cursor"] == 3, "the rows read are not changed"
+
+
+def test_a_status_older_than_the_row_or_of_another_device_changes_nothing() -> None:
+    stored = {**device(NORTH, seen_ago=5, cursor=3, pending=1), "status_at": NOW - timedelta(seconds=5)}
+    stale = DeviceStatus(cursor=1, pending=7, app_version="0.9", at=NOW - timedelta(seconds=30))
+    assert overlay_statuses([stored], {stored["id"]: stale}) == [stored]
+    assert overlay_statuses([stored], {uuid.uuid4(): stale}) == [stored]
+
+
+def test_a_first_status_fills_a_device_never_heard_from() -> None:
+    never = {**device(SOUTH, seen_ago=None, cursor=None, pending=None), "status_at": None}
+    first = DeviceStatus(cursor=2, pending=4, app_version="1.1.0", at=NOW)
+    (row,) = overlay_statuses([never], {never["id"]: first})
+    assert (row["cursor"], row["pending"], row["app_version"], row["last_seen"]) == (2, 4, "1.1.0", NOW)

@@ -12,7 +12,6 @@ from protocol.messages import Change, ChangesFrame, HelloFrame, StatusFrame, par
 from server.realtime.frames import (
     RESYNC_TEXT,
     Ignored,
-    StatusThrottle,
     changes_frames,
     hello_text,
     parse_client_frame,
@@ -91,22 +90,3 @@ def test_garbage_client_frames_are_ignored_with_a_reason(data: str | bytes, reas
     result = parse_client_frame(data)
     assert isinstance(result, Ignored)
     assert reason.lower() in result.reason.lower()
-
-
-def status(cursor: int) -> StatusFrame:
-    return StatusFrame(type="status", cursor=cursor, pending=0)
-
-
-def test_status_throttle_writes_the_first_at_once_and_keeps_only_the_newest() -> None:
-    throttle = StatusThrottle(interval=1.0)
-    assert throttle.offer(status(1), now=100.0) == status(1)
-    assert throttle.deadline is None
-    assert throttle.offer(status(2), now=100.2) is None
-    assert throttle.offer(status(3), now=100.5) is None
-    assert throttle.deadline == 101.0
-    assert throttle.due(100.9) is None
-    assert throttle.due(101.0) == status(3)
-    assert throttle.due(105.0) is None, "nothing pending any more"
-    assert throttle.offer(status(4), now=101.5) is None
-    assert throttle.flush() == status(4)
-    assert throttle.flush() is None
