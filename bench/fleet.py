@@ -131,6 +131,8 @@ class _Engine:
         self.cut = False
         self.restored_at: float | None = None
         self.batch_started: float | None = None
+        self.rejected = 0
+        self.halted: Any = None
 
     # the two outbox calls the runner makes around a push: timed, then passed on
     def pending_batch(self, *args: Any, **kwargs: Any) -> Any:
@@ -175,8 +177,12 @@ class _Engine:
             kind = _kind(status.last_error)
             (self.worker.fault_errors if in_fault else self.worker.errors)[kind] += 1
         self.last_error = status.last_error
-        if status.halted is not None:
-            self.worker.errors[f"halted: {status.halted}"] += 1
+        if status.halted is not None and (self.halted is None or self.halted != status.halted):
+            self.worker.errors[f"engine halted: {status.halted}"] += 1
+        self.halted = status.halted
+        if status.rejected > self.rejected:
+            self.worker.errors["mutation rejected by the server"] += status.rejected - self.rejected
+        self.rejected = status.rejected
 
     def scan(self) -> None:
         """Stamp every marker that arrived in this cache since the last look."""
@@ -222,6 +228,7 @@ class _Worker:
         from desktop.cache import Cache
         from desktop.demo.link_proxy import LinkProxy
         from desktop.sync.enrollment import enroll_device
+        from desktop.sync.errors import RateLimited
 
         limit = asyncio.Semaphore(4)
 
@@ -234,7 +241,14 @@ class _Worker:
                 url = engine.proxy.url
             engine.cache = Cache(engine.folder)
             async with limit:
-                await enroll_device(engine.cache, url, spec.code, spec.name)
+                for attempt in range(20):
+                    try:
+                        await enroll_device(engine.cache, url, spec.code, spec.name)
+                        break
+                    except RateLimited as exc:  # set-up only: wait as the server asks
+                        if attempt == 19:
+                            raise
+                        await asyncio.sleep(exc.retry_after or 1.0)  # sleep-ok: the server's Retry-After
             self.engines[spec.index] = engine
 
         await asyncio.gather(*(one(spec) for spec in self.specs))
@@ -396,6 +410,7 @@ class Server:
         self.log: IO[str] | None = None
         self.cpu_before_restart = 0.0
         self.metrics_before_restart: dict[str, float] = {}
+        self.logged: Counter[str] = Counter()
 
     def start(self) -> None:
         from tests.support.server_process import CLI, cli_env
@@ -422,6 +437,19 @@ class Server:
             time.sleep(0.05)  # sleep-ok: polling a condition with a deadline
         raise TimeoutError(f"serve on {self.url} did not become healthy in {timeout} s")
 
+    def scan_log(self) -> None:
+        """Count the problems the process logged so far (kept across restarts)."""
+        if self.log is None:
+            return
+        self.log.seek(0)
+        for line in self.log:
+            if line.startswith("Traceback"):
+                self.logged["traceback"] += 1
+            elif " ERROR " in line or line.startswith("ERROR"):
+                self.logged["ERROR line"] += 1
+        self.log.close()
+        self.log = None
+
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
@@ -440,7 +468,16 @@ class Server:
             return {}
         out: dict[str, float] = {}
         for line in text.splitlines():
-            if line.startswith(("branchsync_http_responses_total", "branchsync_push_duration_seconds")):
+            if (
+                line.startswith(
+                    (
+                        "branchsync_http_responses_total",
+                        "branchsync_push_duration_seconds_",
+                        "branchsync_pull_duration_seconds_",
+                    )
+                )
+                and "_bucket" not in line
+            ):
                 name, _, value = line.rpartition(" ")
                 with contextlib.suppress(ValueError):
                     out[name] = float(value)
@@ -460,6 +497,7 @@ class Server:
         self.cpu_before_restart += self.cpu_seconds()
         started = time.time()
         self.stop()
+        self.scan_log()
         self.start()
         self.wait_healthy()
         return time.time() - started
@@ -486,6 +524,10 @@ class Figures:
     restart: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
     fault_errors: dict[str, int] = field(default_factory=dict)
+    server_log: dict[str, int] = field(default_factory=dict)
+    server_side: dict[str, Any] = field(default_factory=dict)
+    """The servers' own /metrics: pushes and pulls answered and their mean time, answers by status."""
+    """Problems the server processes logged (tracebacks, ERROR lines), over the whole run."""
     processes: dict[str, dict[str, Any]] = field(default_factory=dict)
     pg_connections: dict[str, Any] = field(default_factory=dict)
     writes: int = 0
@@ -605,7 +647,10 @@ class Fleet:
     def start_servers(self) -> None:
         from tests.support.live_server import free_port
 
-        settings = dict(self.args.server_setting or [])
+        # every branch enrols from this one address at set-up: lift the per-address enrolment
+        # limit (a guard against floods, not what is measured here); the rest stays as shipped
+        settings = {"enroll_rate_per_min": "100000", "enroll_burst": "1000"}
+        settings.update(dict(self.args.server_setting or []))
         for i in range(self.args.servers):
             server = Server(i, self.database_url, free_port(), settings)
             server.start()
@@ -847,6 +892,16 @@ class Fleet:
         for name, value in metrics.items():
             if name.startswith("branchsync_http_responses_total") and 'status="5' in name and value:
                 figures.errors[f"server answered {name.split('status=')[1][1:4]}"] = int(value)
+        for kind, plural in (("push", "pushes"), ("pull", "pulls")):
+            count = metrics.get(f"branchsync_{kind}_duration_seconds_count", 0.0)
+            total = metrics.get(f"branchsync_{kind}_duration_seconds_sum", 0.0)
+            figures.server_side[f"{plural} answered"] = int(count)
+            figures.server_side[f"{kind} mean ms"] = round(total / count * 1000, 1) if count else None
+        figures.server_side["answers by status"] = {
+            name.split('status="')[1][:3]: int(value)
+            for name, value in metrics.items()
+            if name.startswith("branchsync_http_responses_total")
+        }
         if mismatched:
             figures.errors["cache differs from the server"] = len(mismatched)
         if figures.missing:
@@ -867,6 +922,13 @@ class Fleet:
                 process.kill()
         for server in self.servers:
             server.stop()
+            server.scan_log()
+
+    def server_log(self) -> dict[str, int]:
+        total: Counter[str] = Counter()
+        for server in self.servers:
+            total.update(server.logged)
+        return dict(total)
 
 
 def _cpu(pid: int) -> float:
@@ -971,6 +1033,8 @@ def report(f: Figures) -> None:
     for name, p in f.processes.items():
         print(f"    {name:<14} cpu {p['cpu_s']:7.1f} s  rss {p.get('rss_mib', 0):7.1f} MiB")
     print(f"  PostgreSQL connections: {f.pg_connections}")
+    print(f"  server side (/metrics, every process and restart): {f.server_side}")
+    print(f"  server logs: {f.server_log or 'no traceback, no ERROR line'}")
     v = f.verification
     differing = v.get("caches_differing")
     verdict = f"DIFFERING: {differing}" if differing else "every cache equals the server"
@@ -1045,6 +1109,8 @@ def main() -> int:
         fleet = Fleet(args, database_url, folder)
         stack.callback(fleet.close)
         figures = fleet.run()
+        fleet.close()
+        figures.server_log = fleet.server_log()
     report(figures)
     if args.json:
         args.json.write_text(json.dumps(summary(figures), indent=2, default=str))
