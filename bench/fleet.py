@@ -51,6 +51,7 @@ import math
 import multiprocessing
 import os
 import random
+import re
 import signal
 import sqlite3
 import statistics
@@ -199,9 +200,10 @@ class _Engine:
 
 
 def _kind(error: str) -> str:
-    """An error's kind: its text up to the first detail (URLs, numbers and quotes vary)."""
-    head = error.split(":")[0].split(" (")[0]
-    return " ".join(w for w in head.split() if not any(c.isdigit() for c in w))[:80]
+    """An error's kind: its words without what varies (URLs, numbers), up to the first detail."""
+    text = re.sub(r"\S+://\S+", "<url>", error)
+    text = re.sub(r"\d+(\.\d+)?", "N", text)
+    return text.split(": ")[0].split(" (")[0].strip()[:100]
 
 
 class _Worker:

@@ -15,10 +15,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[3]
 BRANCHES = 20
 
 
+@pytest.mark.timeout(180)  # about 45 s; the margin is for a loaded machine
 def test_small_fleet_converges_with_no_error(pg_admin_url: str, tmp_path: Path) -> None:
     figures_file = tmp_path / "fleet.json"
     finished = subprocess.run(
@@ -35,6 +38,8 @@ def test_small_fleet_converges_with_no_error(pg_admin_url: str, tmp_path: Path) 
             "30",
             "--burst",
             "100",
+            "--settle",
+            "60",
             "--json",
             str(figures_file),
             "--admin-url",
@@ -42,7 +47,7 @@ def test_small_fleet_converges_with_no_error(pg_admin_url: str, tmp_path: Path) 
         ],
         capture_output=True,
         text=True,
-        timeout=110,
+        timeout=170,
         check=False,
     )
     assert figures_file.exists(), finished.stdout[-3000:] + finished.stderr[-3000:]
