@@ -143,7 +143,8 @@ class _Engine:
 
     def apply_push_results(self, *args: Any, **kwargs: Any) -> Any:
         if self.batch_started is not None:
-            self.worker.push_ms.append((time.time() - self.batch_started) * 1000)
+            with self.worker.data_lock:
+                self.worker.push_ms.append((time.time() - self.batch_started) * 1000)
             self.batch_started = None
         return self.cache.apply_push_results(*args, **kwargs)
 
@@ -159,7 +160,8 @@ class _Engine:
             if self.online_since is None:
                 self.online_since = now
                 self.offline_since = None
-                if self.restored_at is not None and status.pending == 0:
+            if self.restored_at is not None and status.pending == 0:
+                with self.worker.data_lock:
                     self.worker.catch_up.append(
                         {
                             "branch": self.spec.index,
@@ -167,8 +169,8 @@ class _Engine:
                             "cursor": status.cursor,
                         }
                     )
-                    self.restored_at = None
-                    self.cut = False
+                self.restored_at = None
+                self.cut = False
         else:
             if self.online_since is not None:
                 self.offline_since = now
@@ -196,7 +198,8 @@ class _Engine:
         for rowid, name in rows:
             self.last_rowid = max(self.last_rowid, rowid)
             if isinstance(name, str) and name.startswith(MARK):
-                self.worker.arrivals.append((name, self.spec.index, now))
+                with self.worker.data_lock:
+                    self.worker.arrivals.append((name, self.spec.index, now))
 
 
 def _kind(error: str) -> str:
@@ -221,6 +224,7 @@ class _Worker:
         self.fault_errors: Counter[str] = Counter()
         self.fault_servers: dict[int, bool] = {}
         self.send_lock = threading.Lock()
+        self.data_lock = threading.Lock()
 
     def send(self, message: tuple[Any, ...]) -> None:
         with self.send_lock:
@@ -279,7 +283,8 @@ class _Worker:
         for marker in markers:
             started = time.time()
             cache.create("clients", {"name": marker, "phone": "+44 20 7946 0000", "notes": f"from {index}"})
-            self.wrote.append((marker, index, started))
+            with self.data_lock:
+                self.wrote.append((marker, index, started))
 
     def states(self) -> dict[str, Any]:
         from desktop.sync.status import EngineState
@@ -309,10 +314,11 @@ class _Worker:
         return out
 
     def flush(self) -> None:
-        arrivals, self.arrivals = self.arrivals, []
-        wrote, self.wrote = self.wrote, []
-        push_ms, self.push_ms = self.push_ms, []
-        catch_up, self.catch_up = self.catch_up, []
+        with self.data_lock:  # executor threads append to these
+            arrivals, self.arrivals = self.arrivals, []
+            wrote, self.wrote = self.wrote, []
+            push_ms, self.push_ms = self.push_ms, []
+            catch_up, self.catch_up = self.catch_up, []
         if arrivals or wrote or push_ms or catch_up:
             self.send(("data", arrivals, wrote, push_ms, catch_up))
 
@@ -563,6 +569,11 @@ class Fleet:
         self.send_locks: list[threading.Lock] = []
         self.ask_lock = threading.Lock()
         self.cut_window = [math.inf, math.inf]
+        self.pg_sampler: asyncio.AbstractEventLoop | None = None
+        self.pg_conn: Any = None
+        self.backend_cpu: dict[int, float] = {}
+        self.backend_cpu_start: dict[int, float] = {}
+        self.sessions_start = 0
 
     # -- plumbing
     def _listen(self, w: int, conn: Connection) -> None:
@@ -694,7 +705,13 @@ class Fleet:
         self._send(branch, ("write", branch, markers))
 
     def sample(self, figures: Figures) -> None:
-        """CPU/RSS is read at the end; here: PostgreSQL connections per server process."""
+        """CPU/RSS is read at the end; here: PostgreSQL connections per server process, and the
+        CPU each PostgreSQL backend of this database has used (the most seen per backend)."""
+        if self.pg_sampler is not None:
+            with contextlib.suppress(Exception):
+                for pid in self.pg_sampler.run_until_complete(self.pg_conn.fetch(_BACKENDS)):
+                    cpu = _cpu(int(pid["pid"]))
+                    self.backend_cpu[int(pid["pid"])] = max(self.backend_cpu.get(int(pid["pid"]), 0.0), cpu)
         for server in self.servers:
             if server.process is None or server.process.poll() is not None:
                 continue
@@ -719,6 +736,13 @@ class Fleet:
             raise RuntimeError("the fleet did not come online")
         print(f"  {n} engines enrolled and online in {time.time() - setup_started:.1f} s", flush=True)
         cpu_start = self.cpu_snapshot()
+        self.pg_sampler = asyncio.new_event_loop()
+        self.pg_conn = self.pg_sampler.run_until_complete(asyncpg.connect(self.database_url))
+        sessions_start = self.pg_sampler.run_until_complete(self.pg_conn.fetchval(_SESSIONS))
+        self.backend_cpu_start = {}
+        self.sample(figures)
+        self.backend_cpu_start = dict(self.backend_cpu)
+        self.sessions_start = int(sessions_start or 0)
 
         duration = args.duration
         start = time.time()
@@ -848,7 +872,14 @@ class Fleet:
             if server.process is not None:
                 figures.processes[f"server {server.index}"]["rss_mib"] = _rss(server.process.pid)
         self.sample(figures)
+        sessions = int(self.pg_sampler.run_until_complete(self.pg_conn.fetchval(_SESSIONS)) or 0)
+        self.pg_sampler.run_until_complete(self.pg_conn.close())
+        self.pg_sampler.close()
+        self.pg_sampler = None
+        backend_cpu = sum(cpu - self.backend_cpu_start.get(pid, 0.0) for pid, cpu in self.backend_cpu.items())
+        figures.processes["postgres backends"] = {"cpu_s": round(backend_cpu, 1)}
         figures.pg_connections = {
+            "sessions opened during the run": sessions - self.sessions_start,
             "max per server process": dict(self.pg_max),
             "database now": asyncio.run(_pg_activity(self.database_url)),
         }
@@ -931,6 +962,12 @@ class Fleet:
         for server in self.servers:
             total.update(server.logged)
         return dict(total)
+
+
+_BACKENDS = (
+    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'"
+)
+_SESSIONS = "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
 
 
 def _cpu(pid: int) -> float:
@@ -1033,7 +1070,8 @@ def report(f: Figures) -> None:
             print(f"    {count:6d}  {kind}")
     print("  processes (CPU over the measured run, RSS at the end):")
     for name, p in f.processes.items():
-        print(f"    {name:<14} cpu {p['cpu_s']:7.1f} s  rss {p.get('rss_mib', 0):7.1f} MiB")
+        rss = f"  rss {p['rss_mib']:7.1f} MiB" if "rss_mib" in p else ""
+        print(f"    {name:<18} cpu {p['cpu_s']:7.1f} s{rss}")
     print(f"  PostgreSQL connections: {f.pg_connections}")
     print(f"  server side (/metrics, every process and restart): {f.server_side}")
     print(f"  server logs: {f.server_log or 'no traceback, no ERROR line'}")
