@@ -365,6 +365,7 @@ class _Worker:
                     engine.proxy.restore()
                 case ("fault", server, on):
                     self.fault_servers[server] = on
+                    self.send(("ok",))
                 case ("states",):
                     self.send(("states", self.states()))
                 case ("digests",):
@@ -816,7 +817,7 @@ class Fleet:
     def restart(self, index: int) -> dict[str, Any]:
         server = self.servers[index]
         mine = [b for b, s in self.server_of.items() if s == index]
-        self._broadcast(("fault", index, True))
+        self._ask_all(("fault", index, True))  # every worker knows before the first socket drops
         sigterm = time.time()
         healthy_s = server.restart()
 
@@ -824,7 +825,7 @@ class Fleet:
             return all((since := states[b]["online_since"]) is not None and since > sigterm for b in mine)
 
         waited = self.wait_for(back, 60)
-        self._broadcast(("fault", index, False))
+        self._ask_all(("fault", index, False))
         self.windows.append((sigterm, time.time()))
         return {
             "server": index,

@@ -52,7 +52,9 @@ def test_small_fleet_converges_with_no_error(pg_admin_url: str, tmp_path: Path) 
     )
     assert figures_file.exists(), finished.stdout[-3000:] + finished.stderr[-3000:]
     figures = json.loads(figures_file.read_text())
-    report = finished.stdout[-3000:]
+    report = finished.stdout[-3000:] + json.dumps(
+        {k: figures.get(k) for k in ("errors", "fault_errors", "restart", "catch_up", "verification")}
+    )
 
     assert figures["converged"], report
     assert figures["errors"] == {}, report
