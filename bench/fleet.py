@@ -724,7 +724,9 @@ class Fleet:
 
     def run(self) -> Figures:
         args = self.args
-        figures = Figures(config={k: v for k, v in vars(args).items() if k not in ("admin_url", "json")})
+        figures = Figures(
+            config={k: v for k, v in vars(args).items() if k not in ("admin_url", "database_url", "json")}
+        )
         self.pg_port = int(asyncio.run(_pg_port(self.database_url)))
         self.start_servers()
         setup_started = time.time()
