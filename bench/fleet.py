@@ -134,6 +134,8 @@ class _Engine:
         self.batch_started: float | None = None
         self.rejected = 0
         self.halted: Any = None
+        self.created: list[str] = []
+        """Clients this branch created (edits pick one)."""
 
     # the two outbox calls the runner makes around a push: timed, then passed on
     def pending_batch(self, *args: Any, **kwargs: Any) -> Any:
@@ -225,6 +227,8 @@ class _Worker:
         self.fault_servers: dict[int, bool] = {}
         self.send_lock = threading.Lock()
         self.data_lock = threading.Lock()
+        self.edits = 0
+        self.edits_handled = 0
 
     def send(self, message: tuple[Any, ...]) -> None:
         with self.send_lock:
@@ -282,9 +286,30 @@ class _Worker:
         cache = self.engines[index].cache
         for marker in markers:
             started = time.time()
-            cache.create("clients", {"name": marker, "phone": "+44 20 7946 0000", "notes": f"from {index}"})
+            row_id = cache.create(
+                "clients", {"name": marker, "phone": "+44 20 7946 0000", "notes": f"from {index}"}
+            )
             with self.data_lock:
                 self.wrote.append((marker, index, started))
+                self.engines[index].created.append(row_id)
+
+    def edit(self, index: int, seed: int) -> None:
+        """In a worker thread: the branch's staff edit one of the clients it created (untimed;
+        the final comparison checks it arrived everywhere)."""
+        engine = self.engines[index]
+        try:
+            with self.data_lock:
+                if not engine.created:
+                    return
+                row_id = engine.created[seed % len(engine.created)]
+            engine.cache.update(
+                "clients", row_id, {"notes": f"edited {seed}", "phone": f"+44 20 7946 {seed % 10_000:04d}"}
+            )
+            with self.data_lock:
+                self.edits += 1
+        finally:
+            with self.data_lock:
+                self.edits_handled += 1
 
     def states(self) -> dict[str, Any]:
         from desktop.sync.status import EngineState
@@ -355,6 +380,8 @@ class _Worker:
                     flushing = asyncio.create_task(flusher())
                 case ("write", index, markers):
                     asyncio.get_running_loop().run_in_executor(None, self.write, index, markers)
+                case ("edit", index, seed):
+                    asyncio.get_running_loop().run_in_executor(None, self.edit, index, seed)
                 case ("cut", index):
                     engine = self.engines[index]
                     engine.cut = True
@@ -367,7 +394,7 @@ class _Worker:
                     self.fault_servers[server] = on
                     self.send(("ok",))
                 case ("states",):
-                    self.send(("states", self.states()))
+                    self.send(("states", self.states(), self.edits_handled))
                 case ("digests",):
                     self.flush()
                     digests = await asyncio.to_thread(self.digests)
@@ -377,7 +404,7 @@ class _Worker:
                         flushing.cancel()
                     await self.shutdown()
                     self.flush()
-                    self.send(("stopped", dict(self.errors), dict(self.fault_errors)))
+                    self.send(("stopped", dict(self.errors), dict(self.fault_errors), self.edits))
                     return
 
     async def shutdown(self) -> None:
@@ -540,6 +567,8 @@ class Figures:
     processes: dict[str, dict[str, Any]] = field(default_factory=dict)
     pg_connections: dict[str, Any] = field(default_factory=dict)
     writes: int = 0
+    edits: int = 0
+    """Edits of existing clients (``--edit-share``): not timed, checked by the final comparison."""
     missing: int = 0
     verification: dict[str, Any] = field(default_factory=dict)
     converged: bool = False
@@ -575,6 +604,8 @@ class Fleet:
         self.backend_cpu: dict[int, float] = {}
         self.backend_cpu_start: dict[int, float] = {}
         self.sessions_start = 0
+        self.edits_sent = 0
+        self.edits_handled = 0
 
     # -- plumbing
     def _listen(self, w: int, conn: Connection) -> None:
@@ -624,8 +655,11 @@ class Fleet:
 
     def states(self) -> dict[int, dict[str, Any]]:
         out: dict[int, dict[str, Any]] = {}
+        handled = 0
         for reply in self._ask_all(("states",)):
             out.update({int(k): v for k, v in reply[1].items()})
+            handled += reply[2]
+        self.edits_handled = handled
         return out
 
     def wait_for(
@@ -793,7 +827,12 @@ class Fleet:
                     restarting.start()
                 now = time.time()
             if now >= next_write:
-                self.write(self.rng.randrange(n))
+                branch = self.rng.randrange(n)
+                if self.rng.random() < args.edit_share:
+                    self.edits_sent += 1
+                    self._send(branch, ("edit", branch, self.rng.randrange(1_000_000)))
+                else:
+                    self.write(branch)
                 next_write += self.rng.expovariate(1.0 / interval) if args.poisson else interval
             if now >= next_sample:
                 self.sample(figures)
@@ -856,10 +895,12 @@ class Fleet:
                 )
             return (
                 arrived
+                and self.edits_handled == self.edits_sent
                 and all(v["synced"] for v in states.values())
                 and len({v["cursor"] for v in states.values()}) == 1
             )
 
+        settle_until = time.time() + self.args.settle
         took = self.wait_for(everywhere, self.args.settle)
         with self.lock:
             back = max((c["seconds"] for c in self.catch_up), default=0.0)
@@ -886,16 +927,22 @@ class Fleet:
             "max per server process": dict(self.pg_max),
             "database now": asyncio.run(_pg_activity(self.database_url)),
         }
-        # verification
-        digests: dict[str, Any] = {}
-        for reply in self._ask_all(("digests",)):
-            digests.update(reply[1])
-        server_side = asyncio.run(_server_digests(self.database_url))
-        mismatched = sorted(
-            int(b)
-            for b, per in digests.items()
-            if any(per[c]["digest"] != server_side[c]["digest"] for c in per)
-        )
+        # verification: equal row for row, once everything settled (an edit counted by the
+        # engine a moment late is waited for, up to the same limit)
+        while True:
+            digests: dict[str, Any] = {}
+            for reply in self._ask_all(("digests",)):
+                digests.update(reply[1])
+            server_side = asyncio.run(_server_digests(self.database_url))
+            mismatched = sorted(
+                int(b)
+                for b, per in digests.items()
+                if any(per[c]["digest"] != server_side[c]["digest"] for c in per)
+            )
+            if not mismatched or time.time() > settle_until:
+                break
+            time.sleep(0.5)  # sleep-ok: a late edit lands before the next comparison
+            self.wait_for(everywhere, max(1.0, settle_until - time.time()))
         figures.verification = {
             "server_rows": {c: v["count"] for c, v in server_side.items()},
             "caches_checked": len(digests),
@@ -917,7 +964,8 @@ class Fleet:
             figures.push_ms = list(self.push_ms)
             figures.catch_up = list(self.catch_up)
         for reply in self._ask_all(("stop",)):
-            _, errors, fault_errors = reply
+            _, errors, fault_errors, edits = reply
+            figures.edits += edits
             for k, v in errors.items():
                 figures.errors[k] = figures.errors.get(k, 0) + v
             for k, v in fault_errors.items():
@@ -1041,7 +1089,8 @@ def report(f: Figures) -> None:
     c = f.config
     print(
         f"\nfleet: {c['branches']} branches in {c['workers']} worker processes, {c['servers']} server"
-        f" process(es); {c['rate']} writes/s company-wide for {c['duration']} s, {f.writes} writes"
+        f" process(es); {c['rate']} writes/s company-wide for {c['duration']} s, {f.writes} new clients"
+        f" timed, {f.edits} edits"
     )
     print(
         _line(
@@ -1125,6 +1174,12 @@ def main() -> int:
         "--cut-share", type=float, default=0.05, help="share of branches cut off (default 0.05)"
     )
     parser.add_argument("--no-restart", dest="restart", action="store_false", help="no server restart")
+    parser.add_argument(
+        "--edit-share",
+        type=float,
+        default=0.0,
+        help="share of steady writes that edit a client the branch made (untimed; default 0)",
+    )
     parser.add_argument("--poisson", action="store_true", help="random (Poisson) gaps between writes")
     parser.add_argument("--settle", type=float, default=120, help="seconds allowed to converge (default 120)")
     parser.add_argument("--seed", type=int, default=11)
