@@ -273,7 +273,7 @@ class _Worker:
                 f"file:{engine.cache.path}?mode=ro", uri=True, check_same_thread=False
             )
             engine.cache.subscribe(lambda e=engine: loop.call_soon_threadsafe(e.scan))
-            engine.runner = Runner(engine, endpoint_for(engine.cache), on_status=engine.on_status)  # type: ignore[arg-type]
+            engine.runner = Runner(engine, endpoint_for(engine.cache), on_status=engine.on_status)
             engine.task = asyncio.create_task(engine.runner.run())
             engine.task.add_done_callback(self._ended)
 
@@ -916,10 +916,11 @@ class Fleet:
             if server.process is not None:
                 figures.processes[f"server {server.index}"]["rss_mib"] = _rss(server.process.pid)
         self.sample(figures)
-        sessions = int(self.pg_sampler.run_until_complete(self.pg_conn.fetchval(_SESSIONS)) or 0)
-        self.pg_sampler.run_until_complete(self.pg_conn.close())
-        self.pg_sampler.close()
-        self.pg_sampler = None
+        sampler, self.pg_sampler = self.pg_sampler, None
+        assert sampler is not None
+        sessions = int(sampler.run_until_complete(self.pg_conn.fetchval(_SESSIONS)) or 0)
+        sampler.run_until_complete(self.pg_conn.close())
+        sampler.close()
         backend_cpu = sum(cpu - self.backend_cpu_start.get(pid, 0.0) for pid, cpu in self.backend_cpu.items())
         figures.processes["postgres backends"] = {"cpu_s": round(backend_cpu, 1)}
         figures.pg_connections = {
@@ -1031,7 +1032,7 @@ def _cpu(pid: int) -> float:
 
 def _rss(pid: int) -> float:
     with contextlib.suppress(psutil.Error):
-        return round(psutil.Process(pid).memory_info().rss / 2**20, 1)
+        return round(float(psutil.Process(pid).memory_info().rss) / 2**20, 1)
     return 0.0
 
 
