@@ -165,14 +165,18 @@ async def _enrol(server_url: str, database_url: str, count: int) -> list[Device]
     return [first, *await asyncio.gather(*(one(i) for i in range(1, count)))]
 
 
+ENROL_ALL_AT_ONCE = {"enroll_rate_per_min": "100000", "enroll_burst": "1000"}
+"""Set-up enrols every socket's device from this one address at once: lift the per-address
+enrolment limit (a real fleet enrols from many addresses, over days)."""
+
+
 @asynccontextmanager
 async def branchsync(database_url: str, args: argparse.Namespace) -> AsyncIterator[Target]:
     """A real ``branchsync-server`` process, N device sockets and a pushing device."""
     profile = ["-m", "cProfile", "-o", str(args.profile_server)] if args.profile_server else []
     # one writer pushes as fast as it can: lift its rate limit (this is not the limiter's bench)
-    with server_processes(database_url, python_options=profile, rate_per_s="1000", rate_burst="1000") as (
-        server,
-    ):
+    limits = {"rate_per_s": "1000", "rate_burst": "1000", **ENROL_ALL_AT_ONCE}
+    with server_processes(database_url, python_options=profile, **limits) as (server,):
         writer, *readers = await _enrol(server.url, database_url, args.sockets + 1)
         tokens = iter(readers)
 
