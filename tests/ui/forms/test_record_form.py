@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLineEdit, QMessageBox, QPlainTextEdit, QWidget
 from pytestqt.qtbot import QtBot
@@ -235,6 +235,8 @@ def test_a_new_appointment_defaults_to_today_here_and_picks_its_client_by_search
     assert appointment.fields["starts_at"] == normalise_datetime(when)
     local_day = to_local(appointment.fields["starts_at"], None).date()
     assert local_day - today(None) in (timedelta(0), timedelta(days=1))  # the next quarter hour
+    # the list shows today; after 23:45 the next quarter hour is tomorrow: show that day too
+    window.filters.last.setDate(QDate(local_day.year, local_day.month, local_day.day))
     qtbot.waitUntil(lambda: window.appointments.model.rowCount() == 1)
     assert window.appointments.model.index(0, 1).data() == client.fields["name"]
 
