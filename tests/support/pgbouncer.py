@@ -107,4 +107,4 @@ def _wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float)
         except OSError:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"pgbouncer did not listen on port {port} in time") from None
-            time.sleep(0.02)  # noqa: sleep-ok (polling a condition with a deadline)
+            time.sleep(0.02)  # sleep-ok: polling a condition with a deadline

@@ -107,7 +107,7 @@ async def test_a_status_frame_is_stored_while_every_request_connection_is_busy(
                     await blocker.fetchval("SELECT status_cursor FROM devices WHERE id = $1::uuid", device.id)
                     != 7
                 ):
-                    await asyncio.sleep(0.02)  # noqa: sleep-ok (polling a condition with a deadline)
+                    await asyncio.sleep(0.02)  # sleep-ok: polling a condition with a deadline
 
             assert not held.done(), "the request connection was busy all along"
             await transaction.rollback()

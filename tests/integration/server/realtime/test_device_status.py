@@ -67,7 +67,7 @@ async def stored(engine: AsyncEngine, ids: list[str]) -> dict[str, tuple[Any, An
 async def wait_until(condition: Any, timeout: float = 15.0) -> None:
     async with asyncio.timeout(timeout):
         while not condition():
-            await asyncio.sleep(0.01)  # noqa: sleep-ok (polling a condition with a deadline)
+            await asyncio.sleep(0.01)  # sleep-ok: polling a condition with a deadline
 
 
 @pytest.fixture
@@ -146,7 +146,7 @@ async def test_the_flusher_writes_while_serving(
                 await ws.send(json.dumps({"type": "status", "cursor": n, "pending": 50 - n}))
             async with asyncio.timeout(15):
                 while (await stored(engine, [device.id]))[device.id] != (50, 0, None):
-                    await asyncio.sleep(0.01)  # noqa: sleep-ok (polling a condition with a deadline)
+                    await asyncio.sleep(0.01)  # sleep-ok: polling a condition with a deadline
         statuses: StatusTable = app.state.branchsync.statuses
         assert 1 <= statuses.stats.flushes <= statuses.stats.rows_written <= 50
 
