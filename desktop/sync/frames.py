@@ -3,19 +3,26 @@
 Parsing never raises: a frame type this version does not know (a newer server) is an
 ``UnknownFrame``, text that is not a frame at all an ``InvalidFrame``; the core answers
 both with a pull. The status frame the engine sends is ``protocol.wire.status_text``.
+
+``join_changes`` turns ``changes`` frames that queued up behind a slow cache write into
+one: applied as one transaction, a change costs what it costs in a pulled page (about a
+tenth of a change applied on its own), so an engine that falls behind catches up
+instead of falling further behind.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+from typing import TypeGuard
 
 from pydantic import ValidationError
 
 from desktop.sync.events import Frame, InvalidFrame, UnknownFrame
-from protocol.messages import parse_server_frame
+from protocol.messages import ChangesFrame, parse_server_frame
 from protocol.wire import SERVER_FRAME_TYPES, status_text
 
-__all__ = ["KNOWN_TYPES", "parse_frame", "status_text"]
+__all__ = ["KNOWN_TYPES", "continues", "join_changes", "parse_frame", "status_text"]
 
 KNOWN_TYPES = SERVER_FRAME_TYPES
 
@@ -35,3 +42,21 @@ def parse_frame(data: str | bytes) -> Frame:
         first = exc.errors()[0] if exc.errors() else {"msg": "invalid"}
         where = ".".join(str(part) for part in first.get("loc", ()))
         return InvalidFrame(f"{where}: {first['msg']}" if where else str(first["msg"]))
+
+
+def continues(frame: Frame, after: ChangesFrame) -> TypeGuard[ChangesFrame]:
+    """Whether ``frame`` is a ``changes`` frame that starts exactly where ``after`` ends."""
+    return isinstance(frame, ChangesFrame) and frame.from_ == after.to
+
+
+def join_changes(frames: list[ChangesFrame]) -> ChangesFrame:
+    """One frame carrying the changes of ``frames`` (each continuing the one before it), in order."""
+    if len(frames) == 1:
+        return frames[0]
+    if any(not continues(later, earlier) for earlier, later in itertools.pairwise(frames)):
+        raise ValueError("only frames that continue one another can be joined")
+    changes = [change for frame in frames for change in frame.changes]
+    # built from frames already validated, so pydantic's checks are skipped
+    return ChangesFrame.model_construct(
+        type="changes", from_=frames[0].from_, to=frames[-1].to, changes=changes
+    )

@@ -1,7 +1,8 @@
 """The engine's pump: one asyncio loop that feeds events to the core and carries out its actions.
 
 The runner owns every socket, request, sleep and timer; the core owns every decision.
-Events go through one queue and are handled one at a time, each action in order, so
+Events go through one queue (``inbox.Inbox``, which joins ``changes`` frames that
+queued up behind a cache write) and are handled one at a time, each action in order, so
 the core never sees two things at once. Network work (the socket, a pull, a push, the
 branch directory) runs in tasks that post their outcome back to the queue; cache work
 runs in a worker thread (``asyncio.to_thread``) so a large page is written while the
@@ -81,6 +82,7 @@ from desktop.sync.events import (
     UnknownFrame,
 )
 from desktop.sync.http_client import DEFAULT_TIMEOUT, SyncHttpClient
+from desktop.sync.inbox import Inbox
 from desktop.sync.ports import CachePort
 from desktop.sync.status import EngineState, StatusSnapshot
 from desktop.sync.ws_client import SocketOptions, SyncSocket
@@ -163,7 +165,7 @@ class Runner:
         self._on_status = on_status
         self._wall_ms = wall_ms
         self._core = SyncCore(self._config.core, rng)
-        self._events: asyncio.Queue[Event | Exception] = asyncio.Queue()
+        self._events = Inbox(max_changes=self._config.pull_limit)
         self._tasks: set[asyncio.Task[None]] = set()
         self._timers: dict[Timer, asyncio.TimerHandle] = {}
         self._socket_task: asyncio.Task[None] | None = None

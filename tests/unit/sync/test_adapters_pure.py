@@ -18,9 +18,10 @@ from desktop.sync.errors import (
     error_for_status,
 )
 from desktop.sync.events import Failure, InvalidFrame, UnknownFrame
-from desktop.sync.frames import parse_frame, status_text
+from desktop.sync.frames import continues, join_changes, parse_frame, status_text
 from desktop.sync.ws_client import socket_url
 from protocol.messages import ChangesFrame, HelloFrame, ResyncFrame
+from tests.unit.sync.wire import changes_frame, hlc
 
 
 def _body(code: str, message: str = "why") -> bytes:
@@ -126,3 +127,20 @@ def test_a_server_url_is_checked_and_tidied() -> None:
             normalise_server_url(bad)
     with pytest.raises(ValueError, match="http"):
         socket_url("sync.example.com")
+
+
+def test_frames_that_continue_one_another_join_into_one_in_order() -> None:
+    joined = join_changes([changes_frame(4, 6), changes_frame(6, 7), changes_frame(7, 10)])
+    assert (joined.from_, joined.to) == (4, 10)
+    assert [change.seq for change in joined.changes] == [5, 6, 7, 8, 9, 10]
+    assert joined.to_wire()["from"] == 4  # still a wire frame, aliases and all
+
+
+def test_a_single_frame_is_its_own_join_and_a_gap_is_refused() -> None:
+    only = changes_frame(0, 3)
+    assert join_changes([only]) is only
+    assert continues(changes_frame(3, 4), only)
+    assert not continues(changes_frame(4, 5), only)  # change 4 is missing
+    assert not continues(HelloFrame(type="hello", server_hlc=hlc(), head=3, epoch="e"), only)
+    with pytest.raises(ValueError, match="continue"):
+        join_changes([only, changes_frame(4, 5)])
