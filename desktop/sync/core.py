@@ -163,6 +163,8 @@ class SyncCore:
         self._epoch: str | None = None
         self._counts = Counts()
         self._known_head = 0
+        self._heard_in_pull = 0
+        """The newest ``changes`` frame heard while a pull was on its way (0: none)."""
         self._pull_since = 0
         self._skew_strikes = 0
         self._echo_due = False
@@ -429,13 +431,8 @@ class SyncCore:
         if self._phase is not Phase.CONNECTED:
             return
         match frame:
-            case ChangesFrame() if self._applies_in_order(frame):
-                out.append(ApplyChanges(tuple(frame.changes), frame.to, self._epoch))
-                self._cursor = frame.to
-                self._known_head = max(self._known_head, frame.to)
             case ChangesFrame():
-                self._known_head = max(self._known_head, frame.to)
-                self._pull_to(PullSignal.WANT)
+                self._on_changes(frame, out)
             case HelloFrame():
                 self._on_hello(frame, out)
             case ResyncFrame():
@@ -445,13 +442,30 @@ class SyncCore:
             case _:  # pragma: no cover (the type checker proves it unreachable)
                 assert_never(frame)
 
-    def _applies_in_order(self, frame: ChangesFrame) -> bool:
-        """A frame is applied directly only when it continues exactly from our cursor."""
-        return (
-            frame.from_ == self._cursor
-            and frame.to > frame.from_
-            and not (self._pulling or self._reset is ResetState.PULLING or self._outbox_first)
-        )
+    def _on_changes(self, frame: ChangesFrame, out: list[Action]) -> None:
+        """Apply a frame that reaches past our cursor without a gap; otherwise pull, once.
+
+        A frame whose changes we already have (it crossed a pull that brought them) asks
+        for nothing, and one that overlaps the cursor is applied from the cursor on: under
+        a busy company, pulls and frames cross all the time, and a pull for each of those
+        would keep every engine pulling instead of listening.
+        """
+        self._known_head = max(self._known_head, frame.to)
+        if frame.to <= self._cursor:
+            return
+        if self._pull in PULLS_IN_FLIGHT:
+            self._heard_in_pull = max(self._heard_in_pull, frame.to)  # pulled after it lands if not in it
+        elif (
+            frame.from_ > self._cursor
+            or self._pulling
+            or self._reset is ResetState.PULLING
+            or self._outbox_first
+        ):
+            self._pull_to(PullSignal.WANT)
+        else:
+            changes = tuple(change for change in frame.changes if change.seq > self._cursor)
+            out.append(ApplyChanges(changes, frame.to, self._epoch))
+            self._cursor = frame.to
 
     def _check_epoch(self, epoch: str, out: list[Action]) -> bool:
         """Start over from 0 when the server's history is not the one our cursor belongs to."""
@@ -469,6 +483,7 @@ class SyncCore:
             return
         stale = self._pull is PullState.STALE  # asked before an epoch reset: its cursor means nothing now
         self._pull_to(PullSignal.LANDED)
+        heard, self._heard_in_pull = self._heard_in_pull, 0
         if stale:
             return
         response = event.response
@@ -481,7 +496,7 @@ class SyncCore:
         before = self._cursor
         self._cursor = max(before, response.cursor)  # never backwards, whatever the server says
         self._known_head = max(self._known_head, self._cursor)
-        if response.has_more:
+        if response.has_more or heard > self._cursor:  # more, or a frame newer than this page
             self._pull_to(PullSignal.WANT)
         more = self._pull is PullState.WANTED
         if more:

@@ -141,10 +141,21 @@ TRANSCRIPTS: dict[str, list[Step]] = {
             [applied([4, 5, 6], 6), SendStatus(6, 0)],
         ),
     ],
-    "an old (out of order) frame leads to a pull": [
+    "a frame of changes we already have (it crossed a pull) asks for nothing": [
         *_connected(cursor=3),
-        (FrameReceived(changes_frame(1, 2)), [Pull(3)]),
-        (PullSucceeded(page([], 3), TIMING), []),
+        (FrameReceived(changes_frame(1, 2)), []),
+        (FrameReceived(changes_frame(2, 3)), []),
+    ],
+    "a frame that overlaps the cursor is applied from the cursor on": [
+        *_connected(cursor=3),
+        (FrameReceived(changes_frame(1, 5)), [applied([4, 5], 5), SendStatus(5, 0)]),
+    ],
+    "a frame heard during a pull that the page already holds needs no second pull": [
+        *_connected(cursor=3),
+        (FrameReceived(changes_frame(4, 5)), [Pull(3)]),  # a gap
+        (FrameReceived(changes_frame(5, 6)), []),  # heard while the pull is on its way
+        (PullSucceeded(page([4, 5, 6], 6), TIMING), [applied([4, 5, 6], 6), SendStatus(6, 0)]),
+        (FrameReceived(changes_frame(6, 7)), [applied([7], 7), SendStatus(7, 0)]),  # listening again
     ],
     "garbage and unknown frames lead to a pull, never a crash": [
         *_connected(cursor=3),
