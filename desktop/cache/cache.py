@@ -311,10 +311,13 @@ class Cache:
     ) -> apply.ApplyOutcome:
         """Merge pulled changes and move the cursor, in one transaction.
 
+        Not flushed to disk before returning (``Database.write(durable=False)``): a power
+        cut may take back the last batches with their cursor, and they are pulled again.
+
         Raises:
             EpochChanged: the changes belong to another server history; nothing applied.
         """
-        with self._db.write() as conn:
+        with self._db.write(durable=False) as conn:
             return apply.apply_changes(conn, self._wall_ms, changes, new_cursor, epoch)
 
     def start_epoch_reset(self, new_epoch: str) -> None:

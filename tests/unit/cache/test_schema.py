@@ -126,3 +126,21 @@ def test_a_version_1_file_gains_the_directory_and_keeps_everything(data_dir: Pat
         assert _columns(conn, "devices") == ["id", "name", "branch_id"]
     finally:
         conn.close()
+
+
+def test_a_write_the_server_can_give_again_skips_the_flush_and_the_next_write_flushes_again(
+    tmp_path: Path,
+) -> None:
+    db = Database(tmp_path / "cache.sqlite3")
+    level = "PRAGMA synchronous"
+    try:
+        with db.write(durable=False) as session:
+            assert session.exec_driver_sql(level).scalar_one() == 1  # NORMAL: no flush at commit
+        with db.write() as session:
+            assert session.exec_driver_sql(level).scalar_one() == 2  # FULL again on the pooled connection
+        with pytest.raises(RuntimeError), db.write(durable=False):
+            raise RuntimeError("a failed apply")
+        with db.read() as session:
+            assert session.exec_driver_sql(level).scalar_one() == 2
+    finally:
+        db.close()
