@@ -47,6 +47,7 @@ from protocol.collections import Collection
 from protocol.errors import ProtocolError
 
 __all__ = [
+    "NULL_MARKER",
     "SNAPSHOT_FORMAT",
     "SNAPSHOT_MEDIA_TYPE",
     "SNAPSHOT_VERSION",
@@ -64,8 +65,10 @@ SNAPSHOT_VERSION: Final = 1
 """Bumped only for a change an older reader would misread; it then declines the snapshot."""
 SNAPSHOT_MEDIA_TYPE: Final = "application/gzip"
 
-SECTION_END: Final = b"\\."
-_NULL: Final = "\\N"
+SECTION_END: Final = "\\."
+NULL_MARKER: Final = "\\N"
+"""NULL in ``COPY`` text."""
+_NULL: Final = NULL_MARKER
 _ESCAPE = re.compile(r"\\(?:([0-7]{1,3})|x([0-9a-fA-F]{1,2})|(.))", re.DOTALL)
 _SIMPLE = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
 
@@ -121,10 +124,17 @@ class SnapshotHeader:
 
 @dataclass(frozen=True, slots=True)
 class SnapshotRows:
-    """Some rows of one collection, each a tuple of its header's columns (None: NULL)."""
+    """Some rows of one collection, each a sequence of its header's columns.
+
+    ``null`` is what stands for NULL in ``rows``: None, or ``NULL_MARKER`` when no
+    field of these rows needed unescaping, so none can hold that text as a value and
+    the consumer may map it to NULL itself (in SQL: ``NULLIF(?, '\\N')``), which
+    spares a Python step per field of a million rows.
+    """
 
     collection: str
-    rows: list[tuple[str | None, ...]]
+    rows: list[list[str]] | list[tuple[str | None, ...]]
+    null: str | None = None
 
 
 SnapshotPiece = SnapshotHeader | SnapshotRows
@@ -149,10 +159,7 @@ def _unescape(match: re.Match[str]) -> str:
 
 
 def _decode_row(line: str) -> tuple[str | None, ...]:
-    fields = line.split("\t")
-    if "\\" not in line:
-        return tuple(fields)
-    return tuple(None if f == _NULL else _ESCAPE.sub(_unescape, f) if "\\" in f else f for f in fields)
+    return tuple(decode_field(field) for field in line.split("\t"))
 
 
 def _json_object(line: bytes, what: str) -> dict[str, Any]:
@@ -192,7 +199,7 @@ class SnapshotEncoder:
     def end_section(self) -> bytes:
         """Close the current section (it may be empty) and open the next."""
         self._current += 1
-        return self._deflate.compress(SECTION_END + b"\n")
+        return self._deflate.compress(SECTION_END.encode() + b"\n")
 
     def finish(self) -> bytes:
         """The trailer and the end of the gzip stream."""
@@ -224,50 +231,57 @@ class SnapshotDecoder:
     def feed(self, data: bytes) -> list[SnapshotPiece]:
         """The pieces completed by ``data`` (the header once, then rows in batches)."""
         try:
-            text = self._inflate.decompress(data)
+            data = self._tail + self._inflate.decompress(data)
         except zlib.error as exc:
             raise SnapshotError(f"the snapshot is not a valid gzip stream: {exc}") from exc
         if self._inflate.unused_data:
             raise SnapshotError("bytes after the end of the snapshot's gzip stream")
-        lines = (self._tail + text).split(b"\n")
-        self._tail = lines.pop()
+        cut = data.rfind(b"\n") + 1
+        self._tail = data[cut:]
+        try:
+            lines = data[:cut].decode().split("\n")
+        except UnicodeDecodeError as exc:
+            raise SnapshotError("the snapshot is not UTF-8 text") from exc
+        lines.pop()  # after the last newline
         pieces: list[SnapshotPiece] = []
-        rows: list[tuple[str | None, ...]] = []
-        for line in lines:
+        at = 0
+        while at < len(lines):
             if self._done:
                 raise SnapshotError("lines after the snapshot's trailer")
             if self._header is None:
-                self._header = SnapshotHeader.parse(line)
+                self._header = SnapshotHeader.parse(lines[at].encode())
                 self._sections = list(self._header.collections)
                 pieces.append(self._header)
+                at += 1
             elif self._section == len(self._sections):
-                self._finish_trailer(line)
-            elif line == SECTION_END:
-                self._flush(rows, pieces)
-                rows = []
-                self._section += 1
+                self._finish_trailer(lines[at].encode())
+                at += 1
             else:
-                rows.append(self._row(line))
-        self._flush(rows, pieces)
+                try:
+                    end = lines.index(SECTION_END, at)
+                except ValueError:
+                    end = len(lines)
+                if end > at:
+                    pieces.append(self._rows(lines[at:end]))
+                if end < len(lines):
+                    self._section += 1
+                at = end + 1
         return pieces
 
-    def _row(self, line: bytes) -> tuple[str | None, ...]:
-        try:
-            row = _decode_row(line.decode())
-        except UnicodeDecodeError as exc:
-            raise SnapshotError("a snapshot row is not UTF-8") from exc
+    def _rows(self, lines: list[str]) -> SnapshotRows:
+        """A block of row lines of the current section, unescaped only if any needs it."""
         assert self._header is not None
         name = self._sections[self._section]
         width = len(self._header.collections[name])
-        if len(row) != width:
-            raise SnapshotError(f"a {name} row has {len(row)} fields, not {width}")
-        return row
-
-    def _flush(self, rows: list[tuple[str | None, ...]], pieces: list[SnapshotPiece]) -> None:
-        if rows:
-            name = self._sections[self._section]
-            self._counts[name] = self._counts.get(name, 0) + len(rows)
-            pieces.append(SnapshotRows(name, rows))
+        self._counts[name] = self._counts.get(name, 0) + len(lines)
+        plain = "\\" not in "\n".join(lines).replace(_NULL, "")
+        if plain:
+            rows: list[list[str]] | list[tuple[str | None, ...]] = [line.split("\t") for line in lines]
+        else:
+            rows = [_decode_row(line) for line in lines]
+        if any(len(row) != width for row in rows):
+            raise SnapshotError(f"a {name} row does not have the header's {width} fields")
+        return SnapshotRows(name, rows, NULL_MARKER if plain else None)
 
     def _finish_trailer(self, line: bytes) -> None:
         body = _json_object(line, "trailer")

@@ -29,11 +29,15 @@ from desktop.cache.errors import SnapshotRefused
 from desktop.cache.schema import RECORD_TABLES, epoch_pending, fts_ddl, fts_name, outbox, rejected
 from desktop.cache.state import Key, Value, read_values, write_values
 from protocol.collections import COLLECTIONS
-from protocol.snapshot import SnapshotDecoder, SnapshotError, SnapshotHeader
+from protocol.snapshot import NULL_MARKER, SnapshotDecoder, SnapshotError, SnapshotHeader
 
 __all__ = ["SnapshotLoaded", "is_blank", "load_snapshot"]
 
 _STATE_KEYS = (Key.CURSOR, Key.EPOCH, *CLOCK_KEYS)
+_LOAD_CACHE_KIB = -262_144
+"""SQLite's page cache during a load (256 MiB, negative: in KiB): the id index's pages stay in memory."""
+_CACHE_KIB = -2_000
+"""SQLite's default page cache, restored after the load."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,22 +77,28 @@ def load_snapshot(conn: Connection, wall_ms: WallClock, chunks: Iterable[bytes])
     assert isinstance(dbapi, sqlite3.Connection)
     cursor = dbapi.cursor()
     decoder = SnapshotDecoder()
-    statements: dict[str, str] = {}
+    statements: dict[str, tuple[str, str]] = {}
     stored = 0
+    cursor.execute(f"PRAGMA cache_size = {_LOAD_CACHE_KIB}")
     try:
         for chunk in chunks:
             for piece in decoder.feed(chunk):
                 if isinstance(piece, SnapshotHeader):
-                    statements = _prepare(cursor, piece, state.get(Key.EPOCH))
+                    statements = _prepare(conn, cursor, piece, state.get(Key.EPOCH))
                 elif piece.collection in statements:
-                    cursor.executemany(statements[piece.collection], piece.rows)
+                    exact, marked = statements[piece.collection]
+                    cursor.executemany(exact if piece.null is None else marked, piece.rows)
                     stored += len(piece.rows)
         header = decoder.finish()
     except SnapshotError as exc:
         raise SnapshotRefused(f"the server's snapshot is unusable: {exc}") from exc
+    finally:
+        cursor.execute(f"PRAGMA cache_size = {_CACHE_KIB}")
     for name in statements:
-        collection = COLLECTIONS[name]
-        fts = fts_name(collection)
+        table = RECORD_TABLES[name]
+        for index in table.indexes:
+            index.create(conn)
+        fts = fts_name(COLLECTIONS[name])
         cursor.execute(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
         cursor.execute(_insert_trigger(name))
     values: dict[Key, Value] = {Key.CURSOR: header.seq}
@@ -97,11 +107,15 @@ def load_snapshot(conn: Connection, wall_ms: WallClock, chunks: Iterable[bytes])
     return SnapshotLoaded(header, stored, read_counts(conn))
 
 
-def _prepare(cursor: sqlite3.Cursor, header: SnapshotHeader, epoch: str | None) -> dict[str, str]:
-    """Check the header fits this cache; drop the search triggers; the insert of each known collection."""
+def _prepare(
+    conn: Connection, cursor: sqlite3.Cursor, header: SnapshotHeader, epoch: str | None
+) -> dict[str, tuple[str, str]]:
+    """Check the header fits this cache; drop the search trigger and secondary indexes (built
+    again at the end, at once: cheaper than per row); each known collection's two inserts, for
+    rows with None and with ``NULL_MARKER`` for NULL."""
     if header.epoch != epoch:
         raise SnapshotRefused(f"the snapshot belongs to another server history ({header.epoch}, not {epoch})")
-    statements: dict[str, str] = {}
+    statements: dict[str, tuple[str, str]] = {}
     for name, columns in header.collections.items():
         table = RECORD_TABLES.get(name)
         if table is None:
@@ -110,9 +124,13 @@ def _prepare(cursor: sqlite3.Cursor, header: SnapshotHeader, epoch: str | None) 
         if unknown:
             raise SnapshotRefused(f"the snapshot's {name} have columns this version does not know: {unknown}")
         names = ", ".join(f'"{column}"' for column in columns)
-        marks = ", ".join("?" * len(columns))
-        statements[name] = f'INSERT INTO "{name}" ({names}) VALUES ({marks})'
+        insert = f'INSERT INTO "{name}" ({names}) VALUES '
+        exact = ", ".join("?" * len(columns))
+        marked = ", ".join(f"NULLIF(?, '{NULL_MARKER}')" for _ in columns)
+        statements[name] = (f"{insert}({exact})", f"{insert}({marked})")
         cursor.execute(f"DROP TRIGGER {fts_name(COLLECTIONS[name])}_ai")
+        for index in table.indexes:
+            index.drop(conn)
     return statements
 
 

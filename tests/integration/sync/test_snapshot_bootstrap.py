@@ -22,7 +22,9 @@ def _rows(installation: Installation, collection: str) -> dict[str, tuple[object
 def test_a_new_pc_loads_the_snapshot_then_pulls_what_came_after(
     north: Installation, south: Installation, caplog: pytest.LogCaptureFixture
 ) -> None:
-    ada = north.cache.create("clients", {"name": "Ada Lovelace", "phone": "+44 20 7946 0000", "tags": ["vip", "née"]})
+    ada = north.cache.create(
+        "clients", {"name": "Ada Lovelace", "phone": "+44 20 7946 0000", "tags": ["vip", "née"]}
+    )
     gone = north.cache.create("clients", {"name": "Gone Soon", "notes": "tab\there\nline \\ back"})
     north.cache.create(
         "appointments",
