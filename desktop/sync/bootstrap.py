@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from typing import Protocol
 
 from desktop.cache import SnapshotRefused
 from desktop.cache.snapshot_load import SnapshotLoaded
@@ -26,7 +25,7 @@ from desktop.sync.events import PullSucceeded, Timing
 from desktop.sync.http_client import SyncHttpClient
 from protocol.messages import PullResponse
 
-__all__ = ["SnapshotCache", "bootstrap_from_snapshot"]
+__all__ = ["bootstrap_from_snapshot"]
 
 log = logging.getLogger(__name__)
 
@@ -34,22 +33,20 @@ _QUEUED_CHUNKS = 32
 """Chunks buffered between the socket and the loader: the memory bound."""
 
 
-class SnapshotCache(Protocol):
-    """The call a snapshot needs of the cache (``CachePort`` has it)."""
-
-    def load_snapshot(self, chunks: Iterable[bytes]) -> SnapshotLoaded: ...
-
-
 class _Aborted(Exception):
     """The download stopped; the loader rolls back."""
 
 
 async def bootstrap_from_snapshot(
-    http: SyncHttpClient, cache: SnapshotCache, wall_ms: Callable[[], int], timeout: float
+    http: SyncHttpClient,
+    load: Callable[[Iterable[bytes]], SnapshotLoaded],
+    wall_ms: Callable[[], int],
+    timeout: float,
 ) -> PullSucceeded | None:
     """Fill a blank cache from the snapshot; the pull answer it stands for, or None to pull by pages.
 
-    Call it only when ``CachePort.snapshot_wanted``; the load checks that again in its transaction.
+    Call it only when ``CachePort.snapshot_wanted``; ``load`` is ``CachePort.load_snapshot``, which
+    checks that again in its transaction.
 
     Raises:
         StorageError: the disk failed (not a reason to fall back: the page path would too).
@@ -68,7 +65,7 @@ async def bootstrap_from_snapshot(
 
     sent = wall_ms()
     received: int | None = None
-    loading = asyncio.ensure_future(asyncio.to_thread(cache.load_snapshot, drain()))
+    loading = asyncio.ensure_future(asyncio.to_thread(load, drain()))
     try:
         async with http.snapshot() as stream:
             async for chunk in stream:

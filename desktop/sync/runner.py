@@ -379,7 +379,9 @@ class Runner:
         if since == 0 and not self._snapshot_tried and await self._cache_call(self._cache.snapshot_wanted):
             self._snapshot_tried = True  # once per run: a failed one is not tried again
             timeout = self._config.request_timeout
-            pulled = await bootstrap_from_snapshot(self._http, self._cache, self._wall_ms, timeout)
+            pulled = await bootstrap_from_snapshot(
+                self._http, self._cache.load_snapshot, self._wall_ms, timeout
+            )
             if pulled is not None:
                 self._events.put_nowait(pulled)
                 return
