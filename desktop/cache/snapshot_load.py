@@ -18,7 +18,7 @@ already follows (the engine adopts the epoch first, as for any pull from 0).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, exists, select
@@ -64,11 +64,12 @@ def load_snapshot(conn: Connection, wall_ms: WallClock, chunks: Iterable[bytes])
 
     Args:
         conn: a write transaction; everything is rolled back with it if this raises.
-        chunks: the stream as it arrives (an exception raised by the iterator aborts the load).
+        chunks: the stream as it arrives; an exception the iterator raises aborts the load
+            (refused, like a bad stream).
 
     Raises:
         SnapshotRefused: the cache is not blank, the snapshot is of another history or
-            has columns this version does not know, or the stream is cut or corrupt.
+            has columns this version does not know, or the stream is cut, corrupt or broke off.
     """
     if not is_blank(conn):
         raise SnapshotRefused("the cache is not empty: a snapshot only fills a new installation")
@@ -81,7 +82,7 @@ def load_snapshot(conn: Connection, wall_ms: WallClock, chunks: Iterable[bytes])
     stored = 0
     cursor.execute(f"PRAGMA cache_size = {_LOAD_CACHE_KIB}")
     try:
-        for chunk in chunks:
+        for chunk in _arriving(chunks):
             for piece in decoder.feed(chunk):
                 if isinstance(piece, SnapshotHeader):
                     statements = _prepare(conn, cursor, piece, state.get(Key.EPOCH))
@@ -105,6 +106,19 @@ def load_snapshot(conn: Connection, wall_ms: WallClock, chunks: Iterable[bytes])
     values |= observed_values(state, wall_ms, [header.top_hlc] if header.top_hlc else [])
     write_values(conn, values)
     return SnapshotLoaded(header, stored, read_counts(conn))
+
+
+def _arriving(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """``chunks``, a failure of their source (the download) refused like a bad stream."""
+    source = iter(chunks)
+    while True:
+        try:
+            chunk = next(source)
+        except StopIteration:
+            return
+        except Exception as exc:  # the network side's, whatever it is: not the disk's
+            raise SnapshotRefused(f"the snapshot's download broke off: {exc}") from exc
+        yield chunk
 
 
 def _prepare(
