@@ -78,8 +78,9 @@ async def bootstrap_from_snapshot(
         await asyncio.gather(loading, return_exceptions=True)
         log.info("no snapshot from the server (%s); pulling page by page", exc)
         return None
-    except BaseException:
+    except BaseException:  # stopped: the loader rolls back on its own thread, nobody waits for it
         _end(chunks, _Aborted("stopped"))
+        loading.add_done_callback(_forget)
         raise
     try:
         loaded = await loading
@@ -95,6 +96,12 @@ async def bootstrap_from_snapshot(
         changes=[], cursor=header.seq, has_more=True, server_hlc=header.server_hlc, epoch=header.epoch
     )
     return PullSucceeded(response, timing)
+
+
+def _forget(done: asyncio.Future[SnapshotLoaded]) -> None:
+    """Take a stopped load's outcome so asyncio does not warn that nobody did."""
+    if not done.cancelled():
+        done.exception()
 
 
 async def _hand(

@@ -37,7 +37,7 @@ async def snapshot(device: CurrentDevice, runtime: RuntimeDep) -> StreamingRespo
     """Every row (tombstones too) as of one change number; pull from its ``seq`` afterwards."""
     del device  # authenticated and rate limited; every branch reads every row
     if not runtime.settings.snapshot_enabled:
-        raise ApiError(404, ErrorCode.NOT_FOUND, "this server offers no snapshot: pull from 0")
+        raise ApiError(404, ErrorCode.NOT_FOUND, "this server offers none: pull from 0")
     return StreamingResponse(_stream(runtime), media_type=SNAPSHOT_MEDIA_TYPE)
 
 
