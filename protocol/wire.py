@@ -46,6 +46,7 @@ __all__ = [
     "PUSH_PATH",
     "RESYNC_TEXT",
     "SERVER_FRAME_TYPES",
+    "SNAPSHOT_PATH",
     "SOCKET_PATH",
     "CloseCode",
     "change_text",
@@ -73,6 +74,9 @@ PUSH_PATH: Final = f"{API_PREFIX}/sync/push"
 """``POST``: a batch of mutations, each answered on its own."""
 PULL_PATH: Final = f"{API_PREFIX}/sync/pull"
 """``GET ?since=&limit=``: the changes after a cursor."""
+SNAPSHOT_PATH: Final = f"{API_PREFIX}/sync/snapshot"
+"""``GET``: every row at one change number, as one gzip stream (extension, ``protocol.snapshot``).
+A server without it answers 404 and a new device pulls page by page from 0 as before."""
 SOCKET_PATH: Final = f"{API_PREFIX}/sync/ws"
 """``WS``: committed changes as they happen."""
 

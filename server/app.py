@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.api.error_handlers import install_error_handlers
 from server.api.request_limits import RequestLimits
-from server.api.routes import branches, enroll, health, monitoring, records, sync, ws
+from server.api.routes import branches, enroll, health, monitoring, records, snapshot, sync, ws
 from server.api.runtime import Runtime, new_server_clock
 from server.observability.logs import RequestIdMiddleware
 from server.observability.metrics import Metrics, RequestMetrics
@@ -146,6 +146,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestLimits)
     app.add_middleware(RequestMetrics)
     app.add_middleware(RequestIdMiddleware)
-    for module in (enroll, sync, branches, ws, records, health, monitoring, admin_web):
+    for module in (enroll, sync, snapshot, branches, ws, records, health, monitoring, admin_web):
         app.include_router(module.router)
     return app

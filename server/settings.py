@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     """libpq URL of the LISTEN connection (and the background pool) when ``DATABASE_URL``
     goes through a transaction-pooling PgBouncer, which cannot LISTEN; None: ``DATABASE_URL``."""
 
+    snapshot_enabled: bool = True
+    """Whether ``GET /api/v1/sync/snapshot`` serves a new device every row in one stream; off, it
+    answers 404 (as an older server does) and new devices pull page by page from 0."""
+
     # operations (server.ops.backup_scheduler, server.realtime.presence, server.ops.admin_web, /metrics)
     backup_enabled: bool | None = None
     """Automatic backups while serving; None: on for the embedded database only."""

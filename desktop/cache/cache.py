@@ -8,7 +8,7 @@ and re-read the clock inside it).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -40,6 +40,7 @@ from desktop.cache.outbox import OutboxEntry
 from desktop.cache.push_results import PushOutcome
 from desktop.cache.rejected import RejectedMutation
 from desktop.cache.rows import Record
+from desktop.cache.snapshot_load import SnapshotLoaded, is_blank, load_snapshot
 from desktop.cache.state import Key, SyncState, Value, read_state, read_values, write_values
 from desktop.cache.watch import ChangeWatcher, Listener
 from desktop.config.paths import database_path
@@ -319,6 +320,20 @@ class Cache:
         """
         with self._db.write(durable=False) as conn:
             return apply.apply_changes(conn, self._wall_ms, changes, new_cursor, epoch)
+
+    def snapshot_wanted(self) -> bool:
+        """Whether a server snapshot may fill this cache: blank, and following a known history."""
+        with self._db.read() as conn:
+            return is_blank(conn) and read_values(conn, (Key.EPOCH,)).get(Key.EPOCH) is not None
+
+    def load_snapshot(self, chunks: Iterable[bytes]) -> SnapshotLoaded:
+        """Fill a blank cache from a snapshot stream, in one transaction (see ``snapshot_load``).
+
+        Raises:
+            SnapshotRefused: not loaded (not blank, another history, a bad stream); nothing changed.
+        """
+        with self._db.write() as conn:
+            return load_snapshot(conn, self._wall_ms, chunks)
 
     def start_epoch_reset(self, new_epoch: str) -> None:
         """The server's history changed: adopt ``new_epoch``, cursor to 0, hold the outbox."""

@@ -9,7 +9,10 @@ Exception tree::
      ├── UnknownCollection     no collection by that name
      ├── NotFound              no row / conflict / rejected mutation with that id
      ├── BadFile               an import file that cannot be read as a whole (header, encoding)
-     └── EpochChanged          remote changes belong to another server history: reset first
+     ├── EpochChanged          remote changes belong to another server history: reset first
+     └── SnapshotRefused       a server snapshot that cannot be loaded whole here (the cache
+                               is not empty, another history, a cut or corrupt stream);
+                               nothing loaded: pull page by page instead
 
 Any other exception (an ``sqlalchemy`` error that is not about the environment, a
 ``TypeError`` …) is a bug in our code and is left to propagate unchanged.
@@ -32,6 +35,7 @@ __all__ = [
     "CacheError",
     "EpochChanged",
     "NotFound",
+    "SnapshotRefused",
     "StorageError",
     "StorageProblem",
     "UnknownCollection",
@@ -97,6 +101,10 @@ class EpochChanged(CacheError):
 
     Nothing was applied; call ``Cache.start_epoch_reset(epoch)`` and pull from 0.
     """
+
+
+class SnapshotRefused(CacheError):
+    """A server snapshot was not loaded (see the message); the cache is as it was."""
 
 
 # SQLite primary result codes that mean "the environment", not "our bug".

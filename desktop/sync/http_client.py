@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 import ssl
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -32,8 +33,9 @@ from protocol.messages import (
     PullResponse,
     PushResponse,
 )
+from protocol.snapshot import SNAPSHOT_MEDIA_TYPE
 from protocol.version import DEFAULT_PULL_LIMIT, PROTOCOL_HEADER, PROTOCOL_VERSION
-from protocol.wire import BRANCHES_PATH, ENROLL_PATH, PULL_PATH, PUSH_PATH, push_body
+from protocol.wire import BRANCHES_PATH, ENROLL_PATH, PULL_PATH, PUSH_PATH, SNAPSHOT_PATH, push_body
 
 __all__ = ["DEFAULT_TIMEOUT", "DirectoryAnswer", "SyncHttpClient", "base_headers"]
 
@@ -122,6 +124,34 @@ class SyncHttpClient:
     async def pull(self, since: int, limit: int = DEFAULT_PULL_LIMIT) -> tuple[PullResponse, Timing]:
         """The changes after ``since`` (at most ``limit``)."""
         return await self._request("GET", PULL_PATH, PullResponse, params={"since": since, "limit": limit})
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncIterator[bytes]]:
+        """The server's snapshot (``protocol.snapshot``) as its gzip bytes arrive.
+
+        Raises:
+            Refused: a 404 from a server without snapshots (older, or turned off), like any refusal.
+            BadAnswer: the answer is not a snapshot.
+            TransportError: any other failure, also while the bytes are read.
+        """
+        try:
+            async with self._client.stream("GET", SNAPSHOT_PATH) as answer:
+                if not answer.is_success:
+                    await answer.aread()
+                    retry_after = answer.headers.get("Retry-After")
+                    raise error_for_status(answer.status_code, answer.content, retry_after)
+                if answer.headers.get("Content-Type", "").split(";")[0].strip() != SNAPSHOT_MEDIA_TYPE:
+                    raise BadAnswer(f"GET {SNAPSHOT_PATH}: the answer is not a snapshot")
+                yield self._raw(answer)
+        except httpx.TransportError as exc:
+            raise ServerUnreachable(_reason(exc, self._client.base_url)) from exc
+
+    async def _raw(self, answer: httpx.Response) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in answer.aiter_raw():
+                yield chunk
+        except httpx.TransportError as exc:
+            raise ServerUnreachable(_reason(exc, self._client.base_url)) from exc
 
     async def directory(self) -> DirectoryResponse:
         """Every branch (name, time zone) and device (name) the server knows.

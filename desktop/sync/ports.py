@@ -14,12 +14,13 @@ them on a worker thread.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # the port names the cache's value types; importing it must not load SQLAlchemy
     from desktop.cache import ApplyOutcome, Counts, Key, OutboxEntry, PushOutcome, SyncState
     from desktop.cache.epoch import EpochResetOutcome
+    from desktop.cache.snapshot_load import SnapshotLoaded
     from desktop.cache.state import Value
     from protocol.messages import Change, DirectoryResponse, MutationResult
 
@@ -54,6 +55,12 @@ class CachePort(Protocol):
         self, changes: Sequence[Change], new_cursor: int, epoch: str | None = None
     ) -> ApplyOutcome:
         """Merge pulled changes and move the cursor; the outcome carries the new counts."""
+
+    def snapshot_wanted(self) -> bool:
+        """Whether a server snapshot may fill the cache (blank, a known history)."""
+
+    def load_snapshot(self, chunks: Iterable[bytes]) -> SnapshotLoaded:
+        """Fill a blank cache from a snapshot stream in one transaction, or raise ``SnapshotRefused``."""
 
     def restamp_pending(self, clock_offset_ms: int, server_hlc: str | None = None) -> int:
         """After ``clock_skew``: save the offset, re-stamp future-dated mutations (counts unchanged)."""

@@ -53,6 +53,7 @@ from desktop.sync.actions import (
     StartTimer,
     StoreDirectory,
 )
+from desktop.sync.bootstrap import bootstrap_from_snapshot
 from desktop.sync.core import CoreConfig, Phase, SyncCore
 from desktop.sync.errors import RateLimited, Refused, ServerBusy, TransportError
 from desktop.sync.events import (
@@ -119,6 +120,8 @@ class RunnerConfig:
     pull_limit: int = MAX_PULL_LIMIT
     """Changes per pull: the most the server gives, since each page costs it a round of work."""
     request_timeout: float = DEFAULT_TIMEOUT
+    snapshot: bool = True
+    """Fill a new installation from the server's bulk snapshot when it offers one."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.pull_limit <= MAX_PULL_LIMIT:
@@ -176,6 +179,7 @@ class Runner:
         self._outcome: Outcome | None = None
         self._done = False
         self._changed = asyncio.Event()
+        self._snapshot_tried = not self._config.snapshot
         self.ignored_frames = 0
         """Unknown or invalid frames received (each answered with a pull)."""
 
@@ -374,6 +378,15 @@ class Runner:
                 self._events.put_nowait(SocketClosed(exc.failure))
 
     async def _pull(self, since: int) -> None:
+        if since == 0 and not self._snapshot_tried and await self._cache_call(self._cache.snapshot_wanted):
+            self._snapshot_tried = True  # once per run: a failed one is not tried again
+            timeout = self._config.request_timeout
+            pulled = await bootstrap_from_snapshot(
+                self._http, self._cache.load_snapshot, self._wall_ms, timeout
+            )
+            if pulled is not None:
+                self._events.put_nowait(pulled)
+                return
         try:
             response, timing = await self._http.pull(since, self._config.pull_limit)
         except TransportError as exc:

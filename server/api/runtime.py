@@ -7,8 +7,9 @@ each of them the few things it uses.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -58,6 +59,8 @@ class Runtime:
     """Enrolment attempts per network address (``settings.enroll_rate_per_min``)."""
     admin_login_limiter: RateLimiter
     """Dashboard login attempts per network address."""
+    snapshot_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
+    """Snapshots this process streams at once (each holds a background connection for seconds)."""
 
     @classmethod
     def build(

@@ -26,6 +26,7 @@ def test_the_package_exports_exactly_this() -> None:
         "PushOutcome",
         "Record",
         "RejectedMutation",
+        "SnapshotRefused",
         "StorageError",
         "StorageProblem",
         "SyncState",

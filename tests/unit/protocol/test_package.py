@@ -13,11 +13,13 @@ from protocol import APPOINTMENTS, CLIENTS, COLLECTIONS, ErrorCode, FieldKind
 from protocol.collections import APPOINTMENT_STATUSES
 
 MODULES = [
-    "collections", "concurrency", "errors", "hlc", "merge", "messages", "timezones", "validate", "version",
+    "collections", "concurrency", "errors", "hlc", "merge", "messages", "snapshot", "timezones", "validate",
+    "version",
     "wire",
 ]  # fmt: skip
 ALLOWED_IMPORTS = {"__future__", "collections", "dataclasses", "datetime", "difflib", "enum", "functools",
-                   "json", "pydantic", "re", "time", "typing", "uuid", "zoneinfo", "protocol"}  # fmt: skip
+                   "json", "pydantic", "re", "time", "typing", "uuid", "zlib", "zoneinfo",
+                   "protocol"}  # fmt: skip
 
 
 def test_public_surface_is_pinned() -> None:

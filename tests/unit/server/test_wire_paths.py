@@ -11,6 +11,7 @@ from protocol.wire import (
     ENROLL_PATH,
     PULL_PATH,
     PUSH_PATH,
+    SNAPSHOT_PATH,
     SOCKET_PATH,
     records_path,
 )
@@ -24,6 +25,7 @@ def test_the_app_serves_the_vocabulary_s_paths_and_no_other_api_path(tmp_path: P
         path: set(methods) for path, methods in app.openapi()["paths"].items() if path.startswith(API_PREFIX)
     }
     expected = {ENROLL_PATH: {"post"}, BRANCHES_PATH: {"get"}, PUSH_PATH: {"post"}, PULL_PATH: {"get"}}
+    expected[SNAPSHOT_PATH] = {"get"}
     for name in COLLECTIONS:
         expected[records_path(name)] = {"get", "post"}
         expected[f"{records_path(name)}/{{row_id}}"] = {"get", "patch", "delete"}
