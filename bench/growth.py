@@ -13,9 +13,12 @@ Per year: records and tombstones grow with the days (nothing is ever purged: no 
 has a deadline); answers and rejections stay at ``BRANCHSYNC_RECORD_KEEP_DAYS`` days' worth;
 device status is one row per device, updated in place (no history is stored).
 
+The WAL position is the cluster's: on a PostgreSQL shared with other work the WAL figure
+includes theirs, so measure it on a cluster of its own (``--admin-url``).
+
 Usage::
 
-    python bench/growth.py [--branches 200] [--days 3] [--writes 40] [--rejected 1]
+    python bench/growth.py [--branches 200] [--days 3] [--writes 40] [--rejected 1] [--admin-url URL]
 """
 
 from __future__ import annotations
