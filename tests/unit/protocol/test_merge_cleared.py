@@ -8,7 +8,18 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocol import CLEARED, DELETED, Row, Timestamp, compaction_row, merge, mutation_row
+from protocol import (
+    CLEARED,
+    CLIENTS,
+    DELETED,
+    ErrorCode,
+    Row,
+    Timestamp,
+    compaction_row,
+    merge,
+    mutation_row,
+    validate_fields,
+)
 from protocol.merge import wire_clocks
 from tests.unit.protocol.strategies import (
     FAST,
@@ -141,3 +152,8 @@ def test_an_old_replica_clears_its_copy_from_the_wire_clocks_and_a_new_one_is_un
     old_view = Row({}, {k: v for k, v in wired.items() if k != CLEARED}, deleted=True)  # drops CLEARED
     assert merge(held, old_view).row.fields == {}
     assert merge(server, Row({}, wired, deleted=True)).row == server
+
+
+def test_a_device_cannot_write_the_clearing_register_as_a_field() -> None:
+    _, errors = validate_fields(CLIENTS, {CLEARED: H4})
+    assert [(error.code, error.field) for error in errors] == [(ErrorCode.UNKNOWN_FIELD, CLEARED)]
