@@ -10,7 +10,7 @@ from protocol.collections import APPOINTMENTS, CLIENTS, COLLECTIONS, Collection,
 from protocol.concurrency import Bases, bases_before, merge_bases, overwrote_unseen
 from protocol.errors import ErrorCode, FieldError, ProtocolError
 from protocol.hlc import HybridLogicalClock, Timestamp
-from protocol.merge import DELETED, Lost, MergeResult, Row, merge, mutation_row
+from protocol.merge import CLEARED, DELETED, Lost, MergeResult, Row, compaction_row, merge, mutation_row
 from protocol.validate import validate_fields
 from protocol.version import (
     MAX_MUTATIONS_PER_PUSH,
@@ -21,6 +21,7 @@ from protocol.version import (
 
 __all__ = [
     "APPOINTMENTS",
+    "CLEARED",
     "CLIENTS",
     "COLLECTIONS",
     "DELETED",
@@ -41,6 +42,7 @@ __all__ = [
     "Row",
     "Timestamp",
     "bases_before",
+    "compaction_row",
     "merge",
     "merge_bases",
     "mutation_row",

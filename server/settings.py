@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     """How long the answers to applied mutations (for idempotent replay) and refused mutations
     (for the dashboard) are kept. A replay older than this is merged again, which changes nothing."""
     housekeeping_interval_s: float = Field(default=3600, gt=0)
+    tombstone_clear_after_days: float = Field(default=30, gt=0)
+    """How long a deleted row keeps its values (a later edit or a restore brings them back);
+    after that housekeeping clears them and the row stays a small tombstone for good."""
     metrics_token: SecretStr | None = None
     """When set, ``/metrics`` wants ``Authorization: Bearer <metrics_token>``."""
 

@@ -11,6 +11,10 @@ or client), only a queued value counts, as nothing else tells a race apart.
 The cursor moves in the same transaction as the rows, so a crash can only make the
 engine pull a batch again, and merging is idempotent.
 
+A change of a compacted tombstone carries ``protocol.CLEARED``: the merge then drops
+every local value stamped at or before it, so this cache forgets a deleted row's old
+values (and a queued edit stamped before the delete) when the server does.
+
 Rows are loaded and written a batch at a time (one ``IN`` query, one multi-row
 statement), which is what keeps a 100 000-row bootstrap quick.
 """
@@ -32,7 +36,7 @@ from desktop.cache.state import Key, Value, read_values, write_values
 from protocol.collections import COLLECTIONS, Collection
 from protocol.concurrency import overwrote_unseen
 from protocol.hlc import parse
-from protocol.merge import DELETED, Lost, Row, merge
+from protocol.merge import CLEARED, DELETED, Lost, Row, merge
 from protocol.messages import Change
 
 __all__ = ["ApplyOutcome", "apply_changes", "pulled_row"]
@@ -41,6 +45,7 @@ __all__ = ["ApplyOutcome", "apply_changes", "pulled_row"]
 # facts and the clock together, in one statement.
 _STATE_KEYS = (Key.EPOCH, Key.EPOCH_RESET, *CLOCK_KEYS)
 _ANYTHING_QUEUED = select(exists().where(outbox.c.seq.is_not(None)))
+_REGISTERS = frozenset({DELETED, CLEARED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +64,10 @@ class ApplyOutcome:
 
 
 def pulled_row(collection: Collection, change: Change) -> Row:
-    """The server's row state in ``change``, keeping only the fields this version knows."""
+    """The server's row state in ``change``, keeping only the fields and registers this version knows."""
     names = rows.field_names(collection)
     fields = {k: v for k, v in change.fields.items() if k in names and v is not None}
-    clocks = {k: v for k, v in change.clocks.items() if k in names or k == DELETED}
+    clocks = {k: v for k, v in change.clocks.items() if k in names or k in _REGISTERS}
     return Row(fields, clocks, change.deleted)
 
 

@@ -43,6 +43,7 @@ class OpsTasks:
             metrics,
             keep_days=settings.record_keep_days,
             interval_s=settings.housekeeping_interval_s,
+            clear_after_days=settings.tombstone_clear_after_days,
         )
 
     async def start(self) -> None:

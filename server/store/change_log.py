@@ -28,6 +28,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from protocol.collections import COLLECTIONS
+from protocol.merge import wire_clocks
 from protocol.messages import Change
 from server.store.row_codec import wire_fields
 from server.store.tables import RECORD_TABLES
@@ -98,7 +99,7 @@ async def read_changes(conn: AsyncConnection, since: int, limit: int) -> tuple[l
             collection=row["collection"],
             row_id=row["id"],
             fields=wire_fields(COLLECTIONS[row["collection"]], row, prefix=_prefix(row["collection"])),
-            clocks=_json(row["clocks"]),
+            clocks=wire_clocks(_json(row["clocks"]), COLLECTIONS[row["collection"]].field_names),
             deleted=row["deleted"],
             bases=_json(row["bases"]),
         )

@@ -44,7 +44,16 @@ from server.errors import ServerError
 from server.store.engine import CHANGES_CHANNEL, WRITE_LOCK_KEY
 from server.store.row_codec import row_state, row_values
 from server.store.tables import CHANGE_SEQ, RECORD_TABLES, applied_mutations, rejections
-from server.sync.write_plan import Applied, Duplicate, Outcome, Plan, Rejected, RowKey, plan_batch
+from server.sync.write_plan import (
+    Applied,
+    Duplicate,
+    Outcome,
+    Plan,
+    Rejected,
+    RowKey,
+    plan_batch,
+    plan_compaction,
+)
 
 __all__ = [
     "Author",
@@ -55,6 +64,7 @@ __all__ = [
     "WriteConflict",
     "Writer",
     "apply_mutations",
+    "compact_tombstones",
     "write_batch",
 ]
 
@@ -182,7 +192,7 @@ async def write_batch(
     """
     if not mutations:
         return []
-    current, seqs, bases = await _lock_rows(conn, mutations)
+    current, seqs, bases = await _lock_rows(conn, ((m.collection, m.row_id) for m in mutations))
     _check_rows(rows, current, mutations)
     driver = await _driver(conn)
     answered = await _answered(driver, {m.id for m in mutations})
@@ -206,6 +216,25 @@ async def write_batch(
     await _remember(driver, mutations, plan, results, author, head=head)
     await _record_rejections(conn, mutations, plan, author)
     return results
+
+
+async def compact_tombstones(engine: AsyncEngine, keys: Iterable[RowKey]) -> int:
+    """Clear the values of the deleted rows among ``keys`` in one transaction; returns how many.
+
+    An ordinary server write: the rows are locked and read as for a push, cleared by
+    ``plan_compaction`` and stored with new change numbers (and a ``NOTIFY``), so every
+    branch's cache clears its copy too. A row edited back to life meanwhile is left alone.
+    """
+    async with engine.begin() as conn:
+        current, _, bases = await _lock_rows(conn, keys)
+        plan = plan_compaction(current, bases)
+        if not plan.rows:
+            return 0
+        driver = await _driver(conn)
+        new_seqs = dict(zip(plan.rows, await _lock_and_number(driver, len(plan.rows)), strict=True))
+        await _store_rows(driver, plan, new_seqs, existing=current.keys(), author=Author(None, None))
+        await _remember(driver, [], plan, [], Author(None, None), head=str(max(new_seqs.values())))
+    return len(plan.rows)
 
 
 def _check_rows(rule: RowRule, current: dict[RowKey, Row], mutations: Sequence[Mutation]) -> None:
@@ -236,13 +265,13 @@ async def _lock_and_number(driver: Any, count: int) -> list[int]:
 
 
 async def _lock_rows(
-    conn: AsyncConnection, mutations: Sequence[Mutation]
+    conn: AsyncConnection, keys: Iterable[RowKey]
 ) -> tuple[dict[RowKey, Row], dict[RowKey, int], dict[RowKey, dict[str, str | None]]]:
-    """Lock and read the existing rows the batch touches: their state, change numbers and bases."""
+    """Lock and read the existing rows among ``keys``: their state, change numbers and bases."""
     wanted: dict[str, set[uuid.UUID]] = {}
-    for mutation in mutations:
-        if mutation.collection in RECORD_TABLES:
-            wanted.setdefault(mutation.collection, set()).add(mutation.row_id)
+    for name, row_id in keys:
+        if name in RECORD_TABLES:
+            wanted.setdefault(name, set()).add(row_id)
     current: dict[RowKey, Row] = {}
     seqs: dict[RowKey, int] = {}
     bases: dict[RowKey, dict[str, str | None]] = {}

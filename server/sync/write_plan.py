@@ -24,11 +24,11 @@ from protocol.collections import COLLECTIONS, Collection
 from protocol.concurrency import Bases, bases_before, merge_bases
 from protocol.errors import ErrorCode, FieldError, InvalidTimestamp
 from protocol.hlc import HybridLogicalClock, Timestamp, parse
-from protocol.merge import DELETED, Lost, Row, merge, mutation_row
+from protocol.merge import DELETED, Lost, Row, compaction_row, merge, mutation_row
 from protocol.messages import Mutation
 from protocol.validate import validate_fields
 
-__all__ = ["Applied", "Duplicate", "Outcome", "Plan", "Rejected", "RowKey", "plan_batch"]
+__all__ = ["Applied", "Duplicate", "Outcome", "Plan", "Rejected", "RowKey", "plan_batch", "plan_compaction"]
 
 RowKey = tuple[str, uuid.UUID]
 """A row: (collection name, row id)."""
@@ -146,6 +146,24 @@ def plan_batch(
         applied = Applied(key, tuple(lost for lost in result.lost if lost.loser == "incoming"))
         applied_here[mutation.id] = applied
         plan.outcomes.append(applied)
+    return plan
+
+
+def plan_compaction(current: Mapping[RowKey, Row], current_bases: Mapping[RowKey, Bases]) -> Plan:
+    """Clear the values of the deleted rows in ``current`` (housekeeping's small tombstones).
+
+    Each row takes ``CLEARED`` at its own ``DELETED`` stamp, so no winner changes: a later
+    edit still brings it back, with only the fields it writes. Rows that are live, or
+    cleared already, are left out of the plan (they may have changed since they were chosen).
+    """
+    plan = Plan()
+    for key, row in current.items():
+        if not row.deleted or DELETED not in row.clocks:
+            continue
+        result = merge(row, compaction_row(row.clocks[DELETED]))
+        if result.changed:
+            plan.rows[key] = result.row
+            plan.bases[key] = merge_bases(current_bases.get(key, {}), None, result.changed)
     return plan
 
 

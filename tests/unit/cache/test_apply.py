@@ -181,3 +181,29 @@ def test_any_order_and_batching_of_the_same_changes_converges(
                 }
             )
     assert results[0] == results[1]
+
+
+def test_a_compacted_tombstone_clears_the_cached_values_and_a_later_change_brings_back_only_its_own(
+    cache: Cache,
+) -> None:
+    written, deleted_at, later = stamp(START_MS - 9000), stamp(START_MS - 5000), stamp(START_MS + 1000)
+    cache.apply_changes([change(ROW, {"name": "Zoë", "phone": "+1 555 0100"}, written)], 1)
+    cache.apply_changes([change(ROW, {}, deleted_at, deleted=True)], 2)
+    held = cache.get("clients", ROW, include_deleted=True)
+    assert held is not None and held.fields == {"name": "Zoë", "phone": "+1 555 0100"}
+
+    # as the server sends it (protocol.merge.wire_clocks): cleared fields null at the stamp
+    cleared = {"_cleared": deleted_at, "name": deleted_at, "phone": deleted_at}
+    outcome = cache.apply_changes([change(ROW, {}, deleted_at, deleted=True, clocks=cleared)], 3)
+
+    assert outcome.changed_rows == 1
+    tombstone = cache.get("clients", ROW, include_deleted=True)
+    assert tombstone is not None and tombstone.fields == {}
+    assert dict(tombstone.clocks) == {"_deleted": deleted_at, "_cleared": deleted_at}
+    assert cache.list_rows("clients", "555", include_deleted=True) == []  # gone from the search index too
+
+    revived = change(ROW, {"name": "Zoë Q"}, later, clocks={"_cleared": deleted_at, "phone": deleted_at})
+    cache.apply_changes([revived], 4)
+    record = cache.get("clients", ROW)
+    assert record is not None and record.fields == {"name": "Zoë Q"}
+    assert cache.conflicts() == []

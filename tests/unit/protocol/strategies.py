@@ -13,12 +13,13 @@ from typing import Any, Literal
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from protocol import Row, Timestamp, merge, mutation_row
+from protocol import Row, Timestamp, compaction_row, merge, mutation_row
 
 __all__ = [
     "FAST",
     "NODES",
     "WriteSpec",
+    "compacted_rows",
     "fold",
     "hlcs",
     "mutations",
@@ -52,11 +53,13 @@ values: st.SearchStrategy[Any] = st.one_of(
 class WriteSpec:
     """One mutation as drawn: kept apart from its ``Row`` so failures print readably."""
 
-    op: Literal["upsert", "delete"]
+    op: Literal["upsert", "delete", "clear"]
     fields: dict[str, Any]
     hlc: str
 
     def row(self) -> Row:
+        if self.op == "clear":
+            return compaction_row(self.hlc)
         return mutation_row(self.op, self.fields, self.hlc)
 
 
@@ -82,3 +85,8 @@ rows = st.one_of(
     st.lists(mutations, min_size=0, max_size=4).map(fold),
 )
 """Raw mutation rows (which may hold explicit ``None``) and merged states."""
+
+writes_and_clears = st.one_of(writes, st.builds(WriteSpec, op=st.just("clear"), fields=st.just({}), hlc=hlcs))
+"""Mutations and the server's compaction writes (``CLEARED``)."""
+compacted_rows = st.lists(writes_and_clears.map(WriteSpec.row), min_size=0, max_size=5).map(fold)
+"""Merged states, some of them cleared up to a stamp."""

@@ -25,11 +25,11 @@ ALLOWED_IMPORTS = {"__future__", "collections", "dataclasses", "datetime", "diff
 def test_public_surface_is_pinned() -> None:
     assert sorted(protocol.__all__) == sorted(
         [
-            "APPOINTMENTS", "Bases", "CLIENTS", "COLLECTIONS", "DELETED", "MAX_MUTATIONS_PER_PUSH",
+            "APPOINTMENTS", "Bases", "CLEARED", "CLIENTS", "COLLECTIONS", "DELETED", "MAX_MUTATIONS_PER_PUSH",
             "MAX_PUSH_BYTES", "PROTOCOL_HEADER", "PROTOCOL_VERSION", "Collection", "ErrorCode", "Field",
             "FieldError", "FieldKind", "HybridLogicalClock", "Lost", "MergeResult", "ProtocolError", "Row",
-            "Timestamp", "bases_before", "merge", "merge_bases", "mutation_row", "overwrote_unseen",
-            "validate_fields",
+            "Timestamp", "bases_before", "compaction_row", "merge", "merge_bases", "mutation_row",
+            "overwrote_unseen", "validate_fields",
         ]
     )  # fmt: skip
 
