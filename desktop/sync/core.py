@@ -97,6 +97,7 @@ from desktop.sync.phases import (
     PUSH_BLOCKED,
     PUSH_RECORDING,
     PUSH_TRANSITIONS,
+    PUSHES_IN_FLIGHT,
     RESET_TRANSITIONS,
     SOCKET_PHASES,
     TRANSITIONS,
@@ -512,10 +513,16 @@ class SyncCore:
     # ---- push and clock ----------------------------------------------------------
 
     def _on_pushed(self, event: PushSucceeded, out: list[Action]) -> None:
+        current = self._push is PushState.IN_FLIGHT and self._push_link == self._link
         self._push_to(PushSignal.ANSWERED)
         self._echo_due = self._mode is Mode.ONCE
+        skewed = any(result.clock_skewed for result in event.results)
+        if current and not skewed and self._more_behind(event):
+            # The server has this batch: the next one goes up while the cache records it.
+            out.append(PushBatch(self._config.batch_size, behind_answer=True))
+            self._push_to(PushSignal.SEND)
         out.append(RecordPushResults(event.results, event.server_hlc))
-        if not any(result.clock_skewed for result in event.results):
+        if not skewed:
             self._skew_strikes = 0
             self._measure(event.timing, event.server_hlc, out)
             return
@@ -533,6 +540,21 @@ class SyncCore:
             return
         self._need_measure = False
         out.append(RestampPending(offset, event.server_hlc))
+
+    def _more_behind(self, event: PushSucceeded) -> bool:
+        """Whether a batch may follow this answered one before its answer is recorded.
+
+        Only when every mutation sent was answered (none stays queued ahead of the next
+        batch), the outbox holds more than this batch (the counts are from the answer
+        before, which still included it), and pushing is otherwise allowed now.
+        """
+        return (
+            event.complete
+            and self._counts.pending > len(event.results)
+            and self._phase in WORKING_PHASES
+            and self._reset is ResetState.NONE
+            and self._outcome is None
+        )
 
     def _measure(self, timing: Timing, server_hlc: str, out: list[Action]) -> None:
         """Emit the clock offset from a timed answer when one is due."""
@@ -558,7 +580,7 @@ class SyncCore:
     def _outbox_first(self) -> bool:
         """Changes from the server wait while the outbox drains: it is the only data that
         exists nowhere else, and applying our own writes' echoes meanwhile would slow it."""
-        return self._push is PushState.IN_FLIGHT or (
+        return self._push in PUSHES_IN_FLIGHT or (
             self._counts.pending > 0
             and self._push not in (*PUSH_BLOCKED, PushState.WAITING)
             and self._reset is not ResetState.PULLING
@@ -572,7 +594,7 @@ class SyncCore:
     def _busy(self) -> bool:
         return (
             self._pulling
-            or self._push is PushState.IN_FLIGHT
+            or self._push in PUSHES_IN_FLIGHT
             or self._reset is ResetState.PULLING
             or (self._counts.pending > 0 and self._push not in PUSH_BLOCKED)
         )
@@ -594,7 +616,7 @@ class SyncCore:
         if self._phase not in WORKING_PHASES:
             return
         if self._outcome is not None:  # a ONCE run failed: let answers in flight land, then end
-            if not (self._pull in PULLS_IN_FLIGHT or self._push is PushState.IN_FLIGHT):
+            if not (self._pull in PULLS_IN_FLIGHT or self._push in PUSHES_IN_FLIGHT):
                 self._finish(self._outcome, out)
             return
         self._start_pull(out)
