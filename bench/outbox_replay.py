@@ -12,7 +12,7 @@ The issue's reference: a PouchDB -> CouchDB replication of 10,000 docs took 6.4 
 
 Usage::
 
-    python bench/outbox_replay.py [--edits 10000] [--admin-url URL]
+    python bench/outbox_replay.py [--edits 10000] [--profile-server FILE] [--admin-url URL]
 
 Goal: under 3 s for 10,000 edits (>= 3,500 mutations/s).
 """
@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import sys
 import time
+from pathlib import Path
 
 from _engine_setup import (
     ROOT,
@@ -46,7 +47,7 @@ POUCHDB_S = 6.4
 
 
 async def run(args: argparse.Namespace, admin: str) -> int:
-    async with bench_server(admin) as bench:
+    async with bench_server(admin, args.profile_server) as bench:
         cache = await bench.installation("replay")
         try:
             started = time.perf_counter()
@@ -89,6 +90,12 @@ async def run(args: argparse.Namespace, admin: str) -> int:
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--edits", type=int, default=10_000, help="offline edits to replay (default 10000)")
+    parser.add_argument(
+        "--profile-server",
+        type=Path,
+        metavar="FILE",
+        help="run the Branchsync server under cProfile, writing its stats to FILE",
+    )
 
 
 def main() -> int:

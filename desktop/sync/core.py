@@ -11,9 +11,11 @@ The state is four small machines, each an enum with its transition table in
 into signals for them (``_fire`` for the phase, whose entry actions open the socket
 or start the reconnection timer; ``_pull_to``, ``_push_to``, ``_reset_to`` for the
 others); then ``_schedule`` reads the states and starts at most one pull and one
-push, sends a ``status`` frame when the position changed (at most one per
-``status_interval``: changes in between wait for ``Timer.STATUS``; the first of a
-connection and the last before stopping go at once), and ends a ``Mode.ONCE`` run
+push (besides, a push answered in full with more queued sends the next batch at once,
+before the cache has recorded the answer: ``PushState.RECORDING_IN_FLIGHT``), sends a
+``status`` frame when the position changed (at most one per ``status_interval``:
+changes in between wait for ``Timer.STATUS``; the first of a connection and the last
+before stopping go at once), and ends a ``Mode.ONCE`` run
 when nothing is left. Besides the machines the core keeps facts (where the cursor
 is, the counts the cache last reported, which connection a request was made on, how
 many times in a row the server refused our clock) and five flags that belong to no

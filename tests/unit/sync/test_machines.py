@@ -129,7 +129,8 @@ def test_a_full_answer_sends_the_next_batch_while_the_cache_records_it() -> None
     core.handle(start(pending=3))
     core.handle(SocketOpened(hello(), TIMING))
     actions = core.handle(PushSucceeded((result(1),), hlc(), TIMING))
-    assert actions.index(PushBatch(500, behind_answer=True)) < actions.index(RecordPushResults((result(1),), hlc()))
+    recorded = RecordPushResults((result(1),), hlc())
+    assert actions.index(PushBatch(500, behind_answer=True)) < actions.index(recorded)
     assert core.push_state is PushState.RECORDING_IN_FLIGHT
     # the counts are still the answer's before: no status, no third push
     assert not [a for a in core.handle(LocalChange(counts(4))) if isinstance(a, PushBatch | SendStatus)]

@@ -192,7 +192,10 @@ TRANSCRIPTS: dict[str, list[Step]] = {
         *_connected(pending=4),
         (
             PushSucceeded((result(1), result(2, "rejected", "invalid_email"), result(3)), hlc(), TIMING),
-            [BEHIND, RecordPushResults((result(1), result(2, "rejected", "invalid_email"), result(3)), hlc())],
+            [
+                BEHIND,
+                RecordPushResults((result(1), result(2, "rejected", "invalid_email"), result(3)), hlc()),
+            ],
         ),
         (PushRecorded(counts(1, rejected=1)), [SendStatus(0, 1)]),
         (_pushed(4, 1), [_recorded(4, 1)]),
@@ -201,7 +204,10 @@ TRANSCRIPTS: dict[str, list[Step]] = {
     ],
     "an answer that left mutations unanswered is recorded before the next batch (they go first)": [
         *_connected(pending=3),
-        (PushSucceeded((result(1),), hlc(), TIMING, complete=False), [RecordPushResults((result(1),), hlc())]),
+        (
+            PushSucceeded((result(1),), hlc(), TIMING, complete=False),
+            [RecordPushResults((result(1),), hlc())],
+        ),
         (PushRecorded(counts(2)), [BATCH, SendStatus(0, 2)]),
     ],
     "a refused clock is re-stamped before anything more goes up": [
