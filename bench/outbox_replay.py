@@ -14,7 +14,7 @@ Usage::
 
     python bench/outbox_replay.py [--edits 10000] [--profile-server FILE] [--admin-url URL]
 
-Goal: under 3 s for 10,000 edits (>= 3,500 mutations/s).
+Goal (issue 11): under 1 s for 10,000 edits (>= 10,000 mutations/s); it was 3 s before.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from desktop.sync.enrollment import endpoint_for
 from desktop.sync.runner import Runner
 from desktop.sync.status import StatusSnapshot
 
-GOAL_S = 3.0
+GOAL_S = 1.0
 POUCHDB_S = 6.4
 
 
@@ -64,10 +64,11 @@ async def run(args: argparse.Namespace, admin: str) -> int:
                     drained.set()
 
             runner = Runner(cache, endpoint_for(cache), on_status=on_status)
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             engine = asyncio.create_task(runner.run())
             await asyncio.wait_for(drained.wait(), 300)
             replay_s = time.perf_counter() - started
+            engine_cpu_s = time.process_time() - cpu_started
             runner.stop()
             await engine
             assert cache.counts().pending == 0 and cache.counts().rejected == 0
@@ -81,6 +82,7 @@ async def run(args: argparse.Namespace, admin: str) -> int:
     print(machine_line())
     print(f"  writing them offline (one transaction): {local_s:6.2f} s")
     print(f"  branchsync engine, start to nothing pending: {replay_s:6.2f} s  ({rate:,.0f} mutations/s)")
+    print(f"  the engine's own CPU in that time (all its threads): {engine_cpu_s:6.2f} s")
     print(f"  floor, bare httpx pushes of the same size: {floor_s:6.2f} s  ({args.edits / floor_s:,.0f}/s)")
     print(f"  reference, PouchDB -> CouchDB, 10,000 docs: {POUCHDB_S:6.2f} s")
     goal = GOAL_S * args.edits / 10_000
