@@ -172,8 +172,6 @@ class Runner:
         self._status_task: asyncio.Task[None] | None = None
         self._answered: deque[OutboxBatch] = deque()
         """Pushed batches the server answered, oldest first, until their answers are recorded."""
-        self._ahead: tuple[int, int, asyncio.Future[OutboxBatch]] | None = None
-        """The next batch being read while a push is out: (limit, after, the read)."""
         self._persisted: tuple[bool, datetime | None] | None = None
         self._outcome: Outcome | None = None
         self._done = False
@@ -259,10 +257,10 @@ class Runner:
                 applied = await self._cache_call(self._cache.apply_changes, changes, cursor, epoch)
                 return ChangesApplied(_counts(applied.counts), applied.changed_rows, applied.conflicts)
             case PushBatch(limit=limit, behind_answer=behind):
-                batch = await self._next_batch(limit, self._answered[-1].last_seq if behind else None)
+                after = self._answered[-1].last_seq if behind else None
+                batch = await self._cache_call(self._cache.next_push, limit, after)
                 if batch.entries:
                     self._spawn(self._push(batch), "push")
-                    self._read_ahead(limit, batch.last_seq)
                 else:
                     self._events.put_nowait(OutboxEmpty())
             case RecordPushResults(results=results, server_hlc=server_hlc):
@@ -300,27 +298,6 @@ class Runner:
             case _:
                 assert_never(action)
         return None
-
-    def _read_ahead(self, limit: int, after: int) -> None:
-        """Read (and encode) the batch after the one just sent while it is on its way.
-
-        Only a ``PushBatch(behind_answer=True)`` after that very batch uses it: then the
-        queue behind it can only have grown (local writes append; an answer drops or
-        moves only the batch it answers), so the read is still what a fresh one would
-        return, give or take entries appended since, which simply go next.
-        """
-        read = asyncio.ensure_future(self._cache_call(self._cache.next_push, limit, after))
-        read.add_done_callback(_retrieved)  # one nobody uses must not warn about its exception
-        self._ahead = (limit, after, read)
-
-    async def _next_batch(self, limit: int, after: int | None) -> OutboxBatch:
-        """The batch to push now: the one read ahead when it is the one asked for, else a fresh read."""
-        ahead, self._ahead = self._ahead, None
-        if ahead is not None and after is not None and ahead[:2] == (limit, after):
-            return await ahead[2]
-        if ahead is not None:
-            ahead[2].cancel()
-        return await self._cache_call(self._cache.next_push, limit, after)
 
     async def _cache_call(self, function: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
         return await asyncio.to_thread(function, *args, **kwargs)
@@ -444,8 +421,6 @@ class Runner:
     async def _shutdown(self) -> None:
         for handle in self._timers.values():
             handle.cancel()
-        if self._ahead is not None:
-            self._ahead[2].cancel()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -465,12 +440,6 @@ def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], object]) 
     """Run ``callback`` on ``loop`` (from the watcher's thread); nothing when the loop is gone."""
     with contextlib.suppress(RuntimeError):  # the loop closed: the runner is over
         loop.call_soon_threadsafe(callback)
-
-
-def _retrieved(future: asyncio.Future[Any]) -> None:
-    """Mark a finished future's exception as seen (a read ahead that was not used)."""
-    if not future.cancelled():
-        future.exception()
 
 
 def _retry_after(exc: TransportError) -> float | None:
