@@ -15,12 +15,12 @@ push (besides, a push answered in full with more queued sends the next batch at 
 before the cache has recorded the answer: ``PushState.RECORDING_IN_FLIGHT``), sends a
 ``status`` frame when the position changed (at most one per ``status_interval``:
 changes in between wait for ``Timer.STATUS``; the first of a connection and the last
-before stopping go at once), and ends a ``Mode.ONCE`` run
-when nothing is left. Besides the machines the core keeps facts (where the cursor
-is, the counts the cache last reported, which connection a request was made on, how
-many times in a row the server refused our clock) and five flags that belong to no
-machine: the socket is open, a clock measurement is due, a directory request is out,
-a ``Mode.ONCE`` run owes one last pull to see its own pushes, a status window is open.
+before stopping go at once), and ends a ``Mode.ONCE`` run when nothing is left.
+Besides the machines the core keeps facts (where the cursor is, the counts the cache
+last reported, which connection a request was made on, how many times in a row the
+server refused our clock) and five flags that belong to no machine: the socket is
+open, a clock measurement is due, a directory request is out, a ``Mode.ONCE`` run
+owes one last pull to see its own pushes, a status window is open.
 
 The cache answers the writes that change what is queued (``RecordPushResults``,
 ``FinishEpochReset``) with its outcome and new counts as one event
