@@ -65,11 +65,18 @@ class Bench:
 
 
 @asynccontextmanager
-async def bench_server(admin_url: str) -> AsyncIterator[Bench]:
-    """``branchsync-server serve`` as a real process on a scratch database, dropped afterwards."""
+async def bench_server(admin_url: str, profile: Path | None = None) -> AsyncIterator[Bench]:
+    """``branchsync-server serve`` as a real process on a scratch database, dropped afterwards.
+
+    With ``profile``, the server runs under cProfile and writes its stats there when it stops.
+    """
     database_url = await postgres.create_database(admin_url)
+    options = ["-m", "cProfile", "-o", str(profile)] if profile is not None else []
     try:
-        with server_processes(database_url) as (server,), tempfile.TemporaryDirectory() as folder:
+        with (
+            server_processes(database_url, python_options=options) as (server,),
+            tempfile.TemporaryDirectory() as folder,
+        ):
             yield Bench(server.url, database_url, Path(folder))
     finally:
         await postgres.drop_database(admin_url, database_url)

@@ -131,24 +131,29 @@ class _Engine:
         self.offline_since: float | None = None
         self.cut = False
         self.restored_at: float | None = None
-        self.batch_started: float | None = None
+        self.batch_started: dict[str, float] = {}
+        """First mutation id of a batch read for pushing -> when it was read (one whose push
+        failed stays until it is read again)."""
         self.rejected = 0
         self.halted: Any = None
         self.created: list[str] = []
         """Clients this branch created (edits pick one)."""
 
-    # the two outbox calls the runner makes around a push: timed, then passed on
-    def pending_batch(self, *args: Any, **kwargs: Any) -> Any:
-        entries = self.cache.pending_batch(*args, **kwargs)
-        self.batch_started = time.time() if entries else None
-        return entries
+    # the two outbox calls the runner makes around a push: timed, then passed on (the
+    # runner reads the next batch before recording the answer to the one before, so
+    # batches are told apart by their first mutation)
+    def next_push(self, *args: Any, **kwargs: Any) -> Any:
+        batch = self.cache.next_push(*args, **kwargs)
+        if batch.entries:
+            self.batch_started[batch.entries[0].mutation_id] = time.time()
+        return batch
 
-    def apply_push_results(self, *args: Any, **kwargs: Any) -> Any:
-        if self.batch_started is not None:
+    def apply_push_results(self, entries: Any, *args: Any, **kwargs: Any) -> Any:
+        started = self.batch_started.pop(entries[0].mutation_id, None) if entries else None
+        if started is not None:
             with self.worker.data_lock:
-                self.worker.push_ms.append((time.time() - self.batch_started) * 1000)
-            self.batch_started = None
-        return self.cache.apply_push_results(*args, **kwargs)
+                self.worker.push_ms.append((time.time() - started) * 1000)
+        return self.cache.apply_push_results(entries, *args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:  # every other CachePort method: the cache's own
         return getattr(self.cache, name)

@@ -12,9 +12,9 @@ The issue's reference: a PouchDB -> CouchDB replication of 10,000 docs took 6.4 
 
 Usage::
 
-    python bench/outbox_replay.py [--edits 10000] [--admin-url URL]
+    python bench/outbox_replay.py [--edits 10000] [--profile-server FILE] [--admin-url URL]
 
-Goal: under 3 s for 10,000 edits (>= 3,500 mutations/s).
+Goal (issue 11): under 1 s for 10,000 edits (>= 10,000 mutations/s); it was 3 s before.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import sys
 import time
+from pathlib import Path
 
 from _engine_setup import (
     ROOT,
@@ -41,12 +42,12 @@ from desktop.sync.enrollment import endpoint_for
 from desktop.sync.runner import Runner
 from desktop.sync.status import StatusSnapshot
 
-GOAL_S = 3.0
+GOAL_S = 1.0
 POUCHDB_S = 6.4
 
 
 async def run(args: argparse.Namespace, admin: str) -> int:
-    async with bench_server(admin) as bench:
+    async with bench_server(admin, args.profile_server) as bench:
         cache = await bench.installation("replay")
         try:
             started = time.perf_counter()
@@ -63,10 +64,11 @@ async def run(args: argparse.Namespace, admin: str) -> int:
                     drained.set()
 
             runner = Runner(cache, endpoint_for(cache), on_status=on_status)
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             engine = asyncio.create_task(runner.run())
             await asyncio.wait_for(drained.wait(), 300)
             replay_s = time.perf_counter() - started
+            engine_cpu_s = time.process_time() - cpu_started
             runner.stop()
             await engine
             assert cache.counts().pending == 0 and cache.counts().rejected == 0
@@ -80,6 +82,7 @@ async def run(args: argparse.Namespace, admin: str) -> int:
     print(machine_line())
     print(f"  writing them offline (one transaction): {local_s:6.2f} s")
     print(f"  branchsync engine, start to nothing pending: {replay_s:6.2f} s  ({rate:,.0f} mutations/s)")
+    print(f"  the engine's own CPU in that time (all its threads): {engine_cpu_s:6.2f} s")
     print(f"  floor, bare httpx pushes of the same size: {floor_s:6.2f} s  ({args.edits / floor_s:,.0f}/s)")
     print(f"  reference, PouchDB -> CouchDB, 10,000 docs: {POUCHDB_S:6.2f} s")
     goal = GOAL_S * args.edits / 10_000
@@ -89,6 +92,12 @@ async def run(args: argparse.Namespace, admin: str) -> int:
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--edits", type=int, default=10_000, help="offline edits to replay (default 10000)")
+    parser.add_argument(
+        "--profile-server",
+        type=Path,
+        metavar="FILE",
+        help="run the Branchsync server under cProfile, writing its stats to FILE",
+    )
 
 
 def main() -> int:

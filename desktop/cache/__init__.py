@@ -21,7 +21,7 @@ from desktop.cache.errors import (
     UnknownCollection,
     ValidationFailed,
 )
-from desktop.cache.outbox import OutboxEntry
+from desktop.cache.outbox import OutboxBatch, OutboxEntry
 from desktop.cache.push_results import PushOutcome
 from desktop.cache.rejected import RejectedMutation
 from desktop.cache.rows import Record
@@ -40,6 +40,7 @@ __all__ = [
     "EpochChanged",
     "Key",
     "NotFound",
+    "OutboxBatch",
     "OutboxEntry",
     "PushOutcome",
     "Record",

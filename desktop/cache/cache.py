@@ -283,6 +283,11 @@ class Cache:
         with self._db.read() as conn:
             return outbox.pending_batch(conn, limit, max_bytes)
 
+    def next_push(self, limit: int = MAX_MUTATIONS_PER_PUSH, after: int | None = None) -> outbox.OutboxBatch:
+        """The next batch to push (after queue position ``after``, if given), its body encoded once."""
+        with self._db.read() as conn:
+            return outbox.next_push(conn, limit, MAX_PUSH_BYTES, after)
+
     def pending_count(self) -> int:
         with self._db.read() as conn:
             return outbox.pending_count(conn)

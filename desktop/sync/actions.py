@@ -100,6 +100,9 @@ class PushBatch:
     """
 
     limit: int
+    behind_answer: bool = False
+    """Start after the batch whose answer the ``RecordPushResults`` that follows records:
+    the server has that batch, so the next one may go up while the cache records it."""
 
 
 @dataclass(frozen=True, slots=True)

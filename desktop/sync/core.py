@@ -11,14 +11,16 @@ The state is four small machines, each an enum with its transition table in
 into signals for them (``_fire`` for the phase, whose entry actions open the socket
 or start the reconnection timer; ``_pull_to``, ``_push_to``, ``_reset_to`` for the
 others); then ``_schedule`` reads the states and starts at most one pull and one
-push, sends a ``status`` frame when the position changed (at most one per
-``status_interval``: changes in between wait for ``Timer.STATUS``; the first of a
-connection and the last before stopping go at once), and ends a ``Mode.ONCE`` run
-when nothing is left. Besides the machines the core keeps facts (where the cursor
-is, the counts the cache last reported, which connection a request was made on, how
-many times in a row the server refused our clock) and five flags that belong to no
-machine: the socket is open, a clock measurement is due, a directory request is out,
-a ``Mode.ONCE`` run owes one last pull to see its own pushes, a status window is open.
+push (besides, a push answered in full with more queued sends the next batch at once,
+before the cache has recorded the answer: ``PushState.RECORDING_IN_FLIGHT``), sends a
+``status`` frame when the position changed (at most one per ``status_interval``:
+changes in between wait for ``Timer.STATUS``; the first of a connection and the last
+before stopping go at once), and ends a ``Mode.ONCE`` run when nothing is left.
+Besides the machines the core keeps facts (where the cursor is, the counts the cache
+last reported, which connection a request was made on, how many times in a row the
+server refused our clock) and five flags that belong to no machine: the socket is
+open, a clock measurement is due, a directory request is out, a ``Mode.ONCE`` run
+owes one last pull to see its own pushes, a status window is open.
 
 The cache answers the writes that change what is queued (``RecordPushResults``,
 ``FinishEpochReset``) with its outcome and new counts as one event
@@ -97,6 +99,7 @@ from desktop.sync.phases import (
     PUSH_BLOCKED,
     PUSH_RECORDING,
     PUSH_TRANSITIONS,
+    PUSHES_IN_FLIGHT,
     RESET_TRANSITIONS,
     SOCKET_PHASES,
     TRANSITIONS,
@@ -527,10 +530,16 @@ class SyncCore:
     # ---- push and clock ----------------------------------------------------------
 
     def _on_pushed(self, event: PushSucceeded, out: list[Action]) -> None:
+        current = self._push is PushState.IN_FLIGHT and self._push_link == self._link
         self._push_to(PushSignal.ANSWERED)
         self._echo_due = self._mode is Mode.ONCE
+        skewed = any(result.clock_skewed for result in event.results)
+        if current and not skewed and self._more_behind(event):
+            # The server has this batch: the next one goes up while the cache records it.
+            out.append(PushBatch(self._config.batch_size, behind_answer=True))
+            self._push_to(PushSignal.SEND)
         out.append(RecordPushResults(event.results, event.server_hlc))
-        if not any(result.clock_skewed for result in event.results):
+        if not skewed:
             self._skew_strikes = 0
             self._measure(event.timing, event.server_hlc, out)
             return
@@ -548,6 +557,21 @@ class SyncCore:
             return
         self._need_measure = False
         out.append(RestampPending(offset, event.server_hlc))
+
+    def _more_behind(self, event: PushSucceeded) -> bool:
+        """Whether a batch may follow this answered one before its answer is recorded.
+
+        Only when every mutation sent was answered (none stays queued ahead of the next
+        batch), the outbox holds more than this batch (the counts are from the answer
+        before, which still included it), and pushing is otherwise allowed now.
+        """
+        return (
+            event.complete
+            and self._counts.pending > len(event.results)
+            and self._phase in WORKING_PHASES
+            and self._reset is ResetState.NONE
+            and self._outcome is None
+        )
 
     def _measure(self, timing: Timing, server_hlc: str, out: list[Action]) -> None:
         """Emit the clock offset from a timed answer when one is due."""
@@ -573,7 +597,7 @@ class SyncCore:
     def _outbox_first(self) -> bool:
         """Changes from the server wait while the outbox drains: it is the only data that
         exists nowhere else, and applying our own writes' echoes meanwhile would slow it."""
-        return self._push is PushState.IN_FLIGHT or (
+        return self._push in PUSHES_IN_FLIGHT or (
             self._counts.pending > 0
             and self._push not in (*PUSH_BLOCKED, PushState.WAITING)
             and self._reset is not ResetState.PULLING
@@ -587,7 +611,7 @@ class SyncCore:
     def _busy(self) -> bool:
         return (
             self._pulling
-            or self._push is PushState.IN_FLIGHT
+            or self._push in PUSHES_IN_FLIGHT
             or self._reset is ResetState.PULLING
             or (self._counts.pending > 0 and self._push not in PUSH_BLOCKED)
         )
@@ -609,7 +633,7 @@ class SyncCore:
         if self._phase not in WORKING_PHASES:
             return
         if self._outcome is not None:  # a ONCE run failed: let answers in flight land, then end
-            if not (self._pull in PULLS_IN_FLIGHT or self._push is PushState.IN_FLIGHT):
+            if not (self._pull in PULLS_IN_FLIGHT or self._push in PUSHES_IN_FLIGHT):
                 self._finish(self._outcome, out)
             return
         self._start_pull(out)

@@ -216,6 +216,9 @@ class PushSucceeded:
     results: tuple[MutationResult, ...]
     server_hlc: str
     timing: Timing
+    complete: bool = True
+    """Every mutation sent has its result (else the rest stay queued, and the next batch
+    must start with them rather than after them)."""
 
 
 @dataclass(frozen=True, slots=True)

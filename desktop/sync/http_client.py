@@ -121,6 +121,11 @@ class SyncHttpClient:
         """Send one batch of mutations (in outbox order)."""
         return await self._request("POST", PUSH_PATH, PushResponse, json=push_body(mutations))
 
+    async def push_encoded(self, body: bytes) -> tuple[PushResponse, Timing]:
+        """Send one batch already encoded as a push body (``CachePort.next_push`` builds it once)."""
+        headers = {"Content-Type": "application/json"}
+        return await self._request("POST", PUSH_PATH, PushResponse, content=body, headers=headers)
+
     async def pull(self, since: int, limit: int = DEFAULT_PULL_LIMIT) -> tuple[PullResponse, Timing]:
         """The changes after ``since`` (at most ``limit``)."""
         return await self._request("GET", PULL_PATH, PullResponse, params={"since": since, "limit": limit})

@@ -22,10 +22,12 @@ a 429, and an epoch reset can start while a batch is in flight.
   while it was out), or one on its way that an epoch reset made meaningless (its
   answer is dropped and a pull from 0 follows).
 * ``PushState``, the **way up**: ready (pushes when anything is queued), a batch on
-  its way, its answer being recorded by the cache (nothing more goes up until the
-  cache's ``PushRecorded`` brings the new counts: they are what the next decision is
-  made on), waiting out a 429, or blocked until the next connection (the server
-  refuses the batch for good, or keeps refusing our clock).
+  its way, its answer being recorded by the cache (the counts are not trusted until
+  the cache's ``PushRecorded`` brings the new ones), both at once (a full answer left
+  more queued: the next batch goes up while the cache records, one push in flight at
+  a time so the server still sees the outbox's order), waiting out a 429, or blocked
+  until the next connection (the server refuses the batch for good, or keeps refusing
+  our clock).
 * ``ResetState``, an **epoch reset** (the server was restored from a backup): none,
   pulling from 0 (pushes held, frames not applied, so the push-back of values newer
   than the backup goes first), or re-queueing (the cache is queueing that push-back;
@@ -44,6 +46,7 @@ from typing import TypeVar
 __all__ = [
     "PULLS_IN_FLIGHT",
     "PULL_TRANSITIONS",
+    "PUSHES_IN_FLIGHT",
     "PUSH_BLOCKED",
     "PUSH_RECORDING",
     "PUSH_TRANSITIONS",
@@ -222,6 +225,9 @@ class PushState(Enum):
     """A batch is on its way."""
     RECORDING = "recording"
     """The answer is being recorded by the cache; ``PushRecorded`` brings the new counts."""
+    RECORDING_IN_FLIGHT = "recording_in_flight"
+    """As ``RECORDING``, and the next batch is already on its way (the server has the one
+    being recorded, so order holds): ``PushRecorded`` leaves just that batch in flight."""
     RECORDING_THEN_BLOCKED = "recording_then_blocked"
     """As ``RECORDING``, but the server keeps refusing our clock: blocked once recorded."""
     WAITING = "waiting"
@@ -268,9 +274,14 @@ PUSH_TRANSITIONS: dict[PushState, dict[PushSignal, PushState]] = {
         PushSignal.STOP: PushState.READY,
     },
     PushState.RECORDING: {
+        PushSignal.SEND: PushState.RECORDING_IN_FLIGHT,
         PushSignal.GIVE_UP: PushState.RECORDING_THEN_BLOCKED,
         PushSignal.RECORDED: PushState.READY,
         PushSignal.REFUSED: PushState.RECORDING_THEN_BLOCKED,
+        PushSignal.STOP: PushState.READY,
+    },
+    PushState.RECORDING_IN_FLIGHT: {
+        PushSignal.RECORDED: PushState.IN_FLIGHT,
         PushSignal.STOP: PushState.READY,
     },
     PushState.RECORDING_THEN_BLOCKED: {
@@ -293,7 +304,8 @@ PUSH_TRANSITIONS: dict[PushState, dict[PushSignal, PushState]] = {
 """push state -> signal -> next push state; a missing entry leaves the state as it is."""
 
 PUSH_BLOCKED = (PushState.BLOCKED, PushState.RECORDING_THEN_BLOCKED)
-PUSH_RECORDING = (PushState.RECORDING, PushState.RECORDING_THEN_BLOCKED)
+PUSH_RECORDING = (PushState.RECORDING, PushState.RECORDING_IN_FLIGHT, PushState.RECORDING_THEN_BLOCKED)
+PUSHES_IN_FLIGHT = (PushState.IN_FLIGHT, PushState.RECORDING_IN_FLIGHT)
 
 
 # ---- an epoch reset -----------------------------------------------------------------

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # the port names the cache's value types; importing it must not load SQLAlchemy
-    from desktop.cache import ApplyOutcome, Counts, Key, OutboxEntry, PushOutcome, SyncState
+    from desktop.cache import ApplyOutcome, Counts, Key, OutboxBatch, OutboxEntry, PushOutcome, SyncState
     from desktop.cache.epoch import EpochResetOutcome
     from desktop.cache.snapshot_load import SnapshotLoaded
     from desktop.cache.state import Value
@@ -43,8 +43,8 @@ class CachePort(Protocol):
         reaches the engine without waiting for a poll), another process's soon after.
         """
 
-    def pending_batch(self, limit: int = ..., max_bytes: int = ...) -> list[OutboxEntry]:
-        """The oldest queued mutations that fit one push."""
+    def next_push(self, limit: int = ..., after: int | None = ...) -> OutboxBatch:
+        """The oldest queued mutations (after queue position ``after``, if given) that fit one push."""
 
     def apply_push_results(
         self, entries: Sequence[OutboxEntry], results: Sequence[MutationResult], server_hlc: str | None = None

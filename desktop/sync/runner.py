@@ -26,13 +26,14 @@ import contextlib
 import logging
 import random
 import ssl
+from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar, assert_never
 
 from desktop.cache import Counts as CacheCounts
-from desktop.cache import Key, OutboxEntry, StorageError
+from desktop.cache import Key, OutboxBatch, StorageError
 from desktop.sync.actions import (
     Action,
     ApplyChanges,
@@ -174,7 +175,8 @@ class Runner:
         self._socket_task: asyncio.Task[None] | None = None
         self._socket: SyncSocket | None = None
         self._status_task: asyncio.Task[None] | None = None
-        self._pushed: list[OutboxEntry] = []
+        self._answered: deque[OutboxBatch] = deque()
+        """Pushed batches the server answered, oldest first, until their answers are recorded."""
         self._persisted: tuple[bool, datetime | None] | None = None
         self._outcome: Outcome | None = None
         self._done = False
@@ -260,14 +262,15 @@ class Runner:
             case ApplyChanges(changes=changes, cursor=cursor, epoch=epoch):
                 applied = await self._cache_call(self._cache.apply_changes, changes, cursor, epoch)
                 return ChangesApplied(_counts(applied.counts), applied.changed_rows, applied.conflicts)
-            case PushBatch(limit=limit):
-                self._pushed = await self._cache_call(self._cache.pending_batch, limit)
-                if self._pushed:
-                    self._spawn(self._push(self._pushed), "push")
+            case PushBatch(limit=limit, behind_answer=behind):
+                after = self._answered[-1].last_seq if behind else None
+                batch = await self._cache_call(self._cache.next_push, limit, after)
+                if batch.entries:
+                    self._spawn(self._push(batch), "push")
                 else:
                     self._events.put_nowait(OutboxEmpty())
             case RecordPushResults(results=results, server_hlc=server_hlc):
-                pushed, self._pushed = self._pushed, []
+                pushed = self._answered.popleft().entries
                 recorded = await self._cache_call(self._cache.apply_push_results, pushed, results, server_hlc)
                 return PushRecorded(
                     _counts(recorded.counts),
@@ -394,13 +397,17 @@ class Runner:
         else:
             self._events.put_nowait(PullSucceeded(response, timing))
 
-    async def _push(self, entries: list[OutboxEntry]) -> None:
+    async def _push(self, batch: OutboxBatch) -> None:
         try:
-            response, timing = await self._http.push([entry.to_mutation() for entry in entries])
+            response, timing = await self._http.push_encoded(batch.body)
         except TransportError as exc:
             self._events.put_nowait(PushFailed(exc.failure, str(exc), _retry_after(exc)))
         else:
-            self._events.put_nowait(PushSucceeded(tuple(response.results), response.server_hlc, timing))
+            self._answered.append(batch)  # answers come in push order: one push is in flight at a time
+            answered = {str(result.id) for result in response.results}
+            complete = all(entry.mutation_id in answered for entry in batch.entries)
+            results = tuple(response.results)
+            self._events.put_nowait(PushSucceeded(results, response.server_hlc, timing, complete))
 
     async def _fetch_directory(self) -> None:
         try:

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-__all__ = ["branch_status", "server_count", "server_rows"]
+__all__ = ["applied_seqs", "branch_status", "server_count", "server_rows"]
 
 
 async def _fetch(database_url: str, query: str) -> list[asyncpg.Record]:
@@ -27,6 +27,14 @@ def server_rows(database_url: str, collection: str = "clients") -> dict[str, dic
 def server_count(database_url: str, table: str) -> int:
     """How many rows ``table`` holds on the server; ``table`` is trusted."""
     return int(asyncio.run(_fetch(database_url, f"SELECT count(*) AS n FROM {table}"))[0]["n"])
+
+
+def applied_seqs(database_url: str) -> dict[str, int]:
+    """Mutation id -> the change number the server gave it (applied ones): its commit order."""
+    query = (
+        "SELECT id, (result->>'seq')::bigint AS seq FROM applied_mutations WHERE result->>'seq' IS NOT NULL"
+    )
+    return {str(row["id"]): int(row["seq"]) for row in asyncio.run(_fetch(database_url, query))}
 
 
 def branch_status(database_url: str, branch: str) -> tuple[int | None, int | None]:

@@ -9,6 +9,7 @@ from typing import Any
 from desktop.cache import Cache, Counts, OutboxEntry
 from protocol.hlc import Timestamp
 from protocol.messages import MutationResult, PushRequest
+from protocol.wire import mutation_body
 from tests.unit.cache.helpers import START_MS, FakeWall, stamp
 
 DAY_MS = 86_400_000
@@ -29,6 +30,35 @@ def test_batches_come_oldest_first_and_fit_one_push_request(cache: Cache) -> Non
     PushRequest.model_validate_json(body)  # the server's own parser takes it
     assert [e.row_id for e in cache.pending_batch(max_bytes=10)] == ids[:1]  # never stuck
     assert cache.pending_count() == 5
+
+
+def test_a_push_batch_carries_its_body_encoded_once_and_can_start_after_a_pushed_one(cache: Cache) -> None:
+    ids = [cache.create("clients", {"name": f"C{i}", "notes": "é" * 100}) for i in range(5)]
+    cache.update("clients", ids[0], {"phone": "+44 20 7946 0000"})  # an edit: it has a base
+    cache.delete("clients", ids[1])
+
+    first = cache.next_push(limit=3)
+    assert [e.row_id for e in first.entries] == ids[:3]
+    assert (
+        first.body
+        == json.dumps({"mutations": [e.to_wire() for e in first.entries]}, separators=(",", ":")).encode()
+    )
+    sent = PushRequest.model_validate_json(first.body)  # the server's own parser takes it
+    assert [m.id for m in sent.mutations] == [uuid.UUID(e.mutation_id) for e in first.entries]
+    rest = cache.next_push(after=first.last_seq)
+    assert [e.seq for e in rest.entries] == [e.seq for e in cache.pending_batch()][3:]
+    assert cache.next_push(after=rest.last_seq).entries == []
+
+
+def test_the_wire_form_built_by_hand_is_the_models_own(cache: Cache) -> None:
+    row = cache.create("clients", {"name": "Ada", "email": None})
+    cache.update("clients", row, {"email": "ada@example.com"})
+    cache.delete("clients", row)
+    entries = cache.pending_batch()
+    assert len(entries) == 3
+    for entry in entries:
+        assert entry.to_wire() == mutation_body(entry.to_mutation())
+    assert "base" in entries[1].to_wire()
 
 
 def test_push_answers_drop_reject_or_keep_each_mutation(cache: Cache) -> None:

@@ -22,6 +22,7 @@ def test_the_package_exports_exactly_this() -> None:
         "EpochChanged",
         "Key",
         "NotFound",
+        "OutboxBatch",
         "OutboxEntry",
         "PushOutcome",
         "Record",

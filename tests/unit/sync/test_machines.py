@@ -110,18 +110,51 @@ def test_a_signal_a_state_has_no_entry_for_changes_nothing() -> None:
     assert step(PUSH_TRANSITIONS, PushState.READY, PushSignal.SEND) is PushState.IN_FLIGHT
 
 
-def test_a_pushed_batch_holds_the_next_one_until_the_cache_has_recorded_it() -> None:
+def test_a_partly_answered_batch_holds_the_next_one_until_the_cache_has_recorded_it() -> None:
     core = new_core()
     core.handle(start(pending=3))
     core.handle(SocketOpened(hello(), TIMING))
     states = [core.push_state]
-    core.handle(PushSucceeded((result(1),), hlc(), TIMING))
+    core.handle(PushSucceeded((result(1),), hlc(), TIMING, complete=False))
     states.append(core.push_state)
     assert states == [PushState.IN_FLIGHT, PushState.RECORDING]
     # a write elsewhere meanwhile says nothing about what the answer left queued
     assert PushBatch(500) not in core.handle(LocalChange(counts(3)))
     assert PushBatch(500) in core.handle(PushRecorded(counts(2)))
     assert (core.push_state, core.status.pending) == (PushState.IN_FLIGHT, 2)
+
+
+def test_a_full_answer_sends_the_next_batch_while_the_cache_records_it() -> None:
+    core = new_core()
+    core.handle(start(pending=3))
+    core.handle(SocketOpened(hello(), TIMING))
+    actions = core.handle(PushSucceeded((result(1),), hlc(), TIMING))
+    recorded = RecordPushResults((result(1),), hlc())
+    assert actions.index(PushBatch(500, behind_answer=True)) < actions.index(recorded)
+    assert core.push_state is PushState.RECORDING_IN_FLIGHT
+    # the counts are still the answer's before: no status, no third push
+    assert not [a for a in core.handle(LocalChange(counts(4))) if isinstance(a, PushBatch | SendStatus)]
+    core.handle(PushRecorded(counts(2)))
+    assert (core.push_state, core.status.pending) == (PushState.IN_FLIGHT, 2)
+
+
+def test_stopping_while_an_answer_is_recorded_behind_a_batch_forgets_both() -> None:
+    core = new_core()
+    core.handle(start(pending=3))
+    core.handle(SocketOpened(hello(), TIMING))
+    core.handle(PushSucceeded((result(1),), hlc(), TIMING))
+    core.handle(Stop())
+    assert core.push_state is PushState.READY
+
+
+def test_no_batch_goes_behind_an_answer_while_an_epoch_reset_pulls() -> None:
+    core = new_core()
+    core.handle(start(pending=3))
+    core.handle(SocketOpened(hello(), TIMING))
+    core.handle(FrameReceived(hello(epoch="epoch-2")))  # the server was restored while the push was out
+    actions = core.handle(PushSucceeded((result(1),), hlc(), TIMING))
+    assert not [a for a in actions if isinstance(a, PushBatch)]
+    assert core.push_state is PushState.RECORDING
 
 
 def test_an_epoch_reset_pulls_then_requeues_then_is_over() -> None:

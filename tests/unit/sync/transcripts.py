@@ -75,6 +75,7 @@ __all__ = ["TRANSCRIPTS"]
 
 SKEW = "clock_skew"
 BATCH = PushBatch(500)
+BEHIND = PushBatch(500, behind_answer=True)
 MEASURED = SetClockOffset(OFFSET, hlc())
 FETCH = FetchDirectory()
 
@@ -189,13 +190,55 @@ TRANSCRIPTS: dict[str, list[Step]] = {
     # ---- push ----------------------------------------------------------------------
     "the outbox goes up in batches of 500, again while anything is pending": [
         *_connected(pending=1200),
-        (_pushed(0, 500), [_recorded(0, 500)]),
-        (PushRecorded(counts(700)), [BATCH, SendStatus(0, 700)]),
-        (_pushed(500, 500), [_recorded(500, 500)]),
-        (PushRecorded(counts(200)), [BATCH, SendStatus(0, 200)]),
-        (_pushed(1000, 200), [_recorded(1000, 200)]),
+        # a full answer with more queued: the next batch goes up while the cache records this one
+        (_pushed(0, 500), [BEHIND, _recorded(0, 500)]),
+        (PushRecorded(counts(700)), [SendStatus(0, 700)]),
+        (_pushed(500, 500), [BEHIND, _recorded(500, 500)]),
+        (PushRecorded(counts(200)), [SendStatus(0, 200)]),
+        (_pushed(1000, 200), [_recorded(1000, 200)]),  # the last batch: nothing behind it
         (PushRecorded(counts(0)), [Pull(0)]),  # the outbox is empty: now the server's changes
         (CAUGHT_UP, [SendStatus(0, 0)]),
+    ],
+    "a rejection in a full answer does not hold back the batch behind it": [
+        *_connected(pending=4),
+        (
+            PushSucceeded((result(1), result(2, "rejected", "invalid_email"), result(3)), hlc(), TIMING),
+            [
+                BEHIND,
+                RecordPushResults((result(1), result(2, "rejected", "invalid_email"), result(3)), hlc()),
+            ],
+        ),
+        (PushRecorded(counts(1, rejected=1)), [SendStatus(0, 1)]),
+        (_pushed(4, 1), [_recorded(4, 1)]),
+        (PushRecorded(counts(0, rejected=1)), [Pull(0)]),
+        (CAUGHT_UP, [SendStatus(0, 0)]),
+    ],
+    "an answer that left mutations unanswered is recorded before the next batch (they go first)": [
+        *_connected(pending=3),
+        (
+            PushSucceeded((result(1),), hlc(), TIMING, complete=False),
+            [RecordPushResults((result(1),), hlc())],
+        ),
+        (PushRecorded(counts(2)), [BATCH, SendStatus(0, 2)]),
+    ],
+    "a refused clock is re-stamped before anything more goes up": [
+        *_connected(pending=3),
+        (SKEWED, [SKEW_RECORDED, RestampPending(OFFSET, hlc())]),
+        (PushRecorded(counts(3)), [BATCH]),
+    ],
+    "the batch behind an answer fails: it stays queued and goes first on the next connection": [
+        *_connected(pending=1000),
+        (_pushed(0, 500), [BEHIND, _recorded(0, 500)]),
+        (PushRecorded(counts(500)), [SendStatus(0, 500)]),
+        (PushFailed(Failure.NETWORK, "gone"), [CloseSocket(), StartTimer(Timer.RECONNECT, 0.0)]),
+        (TimerFired(Timer.RECONNECT), [OpenSocket()]),
+        (SocketOpened(hello(), TIMING), [MEASURED, BATCH, SendStatus(0, 500)]),
+    ],
+    "a late answer from a lost connection sends nothing behind it": [
+        *_connected(pending=1000),
+        (SocketClosed(Failure.NETWORK), [StartTimer(Timer.RECONNECT, 0.0)]),
+        (_pushed(0, 500), [_recorded(0, 500)]),
+        (PushRecorded(counts(500)), []),
     ],
     "a local write while online is pushed at once": [
         *_connected(),
