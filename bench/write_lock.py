@@ -30,6 +30,7 @@ import os
 import statistics
 import time
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -40,6 +41,9 @@ import httpx
 from _engine_setup import ROOT, client_fields, machine_line, run_bench
 
 from protocol.hlc import HybridLogicalClock
+from server.store import migrate
+from server.store.change_numbers import take_numbers
+from server.store.engine import create_engine
 from tests.support import postgres
 from tests.support.devices import Device, enrolled_device
 from tests.support.server_process import server_processes
@@ -63,7 +67,8 @@ class Figures:
 
     done: int
     latencies: list[float]
-    errors: int
+    errors: list[str]
+    """Each failed push's kind (``HTTP 503``, ``ReadTimeout``, ...)."""
     seconds: float
 
     @property
@@ -164,7 +169,7 @@ def _pushes(urls: Sequence[str], devices: Sequence[Device], clients: int, second
         errors += part_errors
     for process in processes:
         process.join()
-    return Figures(len(latencies), latencies, len(errors), seconds)
+    return Figures(len(latencies), latencies, errors, seconds)
 
 
 async def _floor(database_url: str, device: Device, concurrency: int, seconds: float) -> Figures:
@@ -204,7 +209,7 @@ async def _floor(database_url: str, device: Device, concurrency: int, seconds: f
     finally:
         for conn in conns:
             await conn.close()
-    return Figures(len(latencies), latencies, 0, seconds)
+    return Figures(len(latencies), latencies, [], seconds)
 
 
 async def _measure(admin: str, tree: str, servers: int, args: argparse.Namespace) -> tuple[Figures, Figures]:
@@ -229,8 +234,72 @@ async def _measure(admin: str, tree: str, servers: int, args: argparse.Namespace
     return pushes, floor
 
 
+_GLOBAL_LOCK = """
+SELECT nextval('change_seq')
+FROM (SELECT pg_advisory_xact_lock(107614500692840)) AS write_lock, generate_series(1, 1)
+"""
+"""The base commit's numbering statement (``0x6272616E6368``, held through the commit)."""
+
+
+async def _statements(database_url: str, scheme: str, concurrency: int, seconds: float) -> Figures:
+    """The write path's statements alone, ``concurrency`` transactions at once: number the
+    change (``scheme``), INSERT the row, INSERT the answer with ``NOTIFY``, COMMIT."""
+    insert = "INSERT INTO clients (id, name, clocks, deleted, seq) VALUES ($1, $2, '{}'::jsonb, false, $3)"
+    answer = (
+        "WITH a AS (INSERT INTO applied_mutations (id, result) VALUES ($1, '{}'::jsonb))"
+        " SELECT pg_notify('branchsync_changes', $2::text)"
+    )
+    latencies: list[float] = []
+    until = time.time() + seconds
+
+    async def writer(conn: asyncpg.Connection) -> None:
+        while time.time() < until:
+            started = time.perf_counter()
+            async with conn.transaction():
+                if scheme == "marks":
+                    [seq] = await take_numbers(conn, 1)
+                else:
+                    seq = await conn.fetchval(_GLOBAL_LOCK)
+                await conn.execute(insert, uuid.uuid4(), "Client", seq)
+                await conn.execute(answer, uuid.uuid4(), str(seq))
+            latencies.append(time.perf_counter() - started)
+
+    conns = [await asyncpg.connect(database_url) for _ in range(concurrency)]
+    try:
+        await asyncio.gather(*(writer(conn) for conn in conns))
+    finally:
+        for conn in conns:
+            await conn.close()
+    return Figures(len(latencies), latencies, [], seconds)
+
+
+async def _statements_only(admin: str, args: argparse.Namespace) -> None:
+    """Both numbering schemes and the floor, alternately, on one migrated scratch database."""
+    database_url = await postgres.create_database(admin)
+    try:
+        engine = create_engine(database_url, pool_size=1)
+        try:
+            await migrate.upgrade(engine)
+        finally:
+            await engine.dispose()
+        device = Device(str(uuid.uuid4()), "", str(uuid.uuid4()), "Bench", "", {})
+        concurrency = max(args.servers) * POOL_SIZE
+        print(f"the write path's statements alone, {concurrency} transactions at once, no HTTP:")
+        for r in range(1, args.rounds + 1):
+            for scheme in ("global lock", "marks"):
+                f = await _statements(database_url, scheme, concurrency, args.seconds)
+                print(f"  round {r}, " + _line(scheme, f), flush=True)
+            print(
+                f"  round {r}, "
+                + _line("floor", await _floor(database_url, device, concurrency, args.seconds))
+            )
+    finally:
+        await postgres.drop_database(admin, database_url)
+
+
 def _line(label: str, f: Figures) -> str:
-    errors = f", {f.errors} errors" if f.errors else ""
+    kinds = ", ".join(f"{n} {kind}" for kind, n in Counter(f.errors).most_common())
+    errors = f", errors: {kinds}" if f.errors else ""
     return f"{label}: {f.rate:7,.0f}/s  p50 {f.ms(0.5):6.1f} ms  p99 {f.ms(0.99):6.1f} ms{errors}"
 
 
@@ -242,9 +311,11 @@ async def run(args: argparse.Namespace, admin: str) -> int:
         f" {args.clients} processes, {args.seconds:.0f} s per measurement, {args.rounds} round(s)"
     )
     print(machine_line())
+    if args.statements:
+        await _statements_only(admin, args)
     ratios: dict[tuple[str, int], list[float]] = {}
     rates: dict[tuple[str, int], list[float]] = {}
-    for r in range(1, args.rounds + 1):
+    for r in range(1, args.rounds + 1 if args.http else 1):
         for servers in args.servers:
             for label, tree in trees.items():
                 pushes, floor = await _measure(admin, tree, servers, args)
@@ -255,7 +326,8 @@ async def run(args: argparse.Namespace, admin: str) -> int:
                 print("  " + _line("pushes", pushes))
                 print("  " + _line(f"floor, {servers * POOL_SIZE} plain INSERT+COMMIT txns at once", floor))
                 print(f"  pushes at {ratio:.0%} of the floor", flush=True)
-    print("medians:")
+    if ratios:
+        print("medians:")
     for (label, servers), values in ratios.items():
         rate = statistics.median(rates[(label, servers)])
         print(
@@ -272,6 +344,10 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rounds", type=int, default=2, help="rounds of every tree and server count")
     parser.add_argument("--servers", type=int, nargs="+", default=[1, 2], help="server process counts")
     parser.add_argument("--tree", action="append", help="LABEL=PATH: a source tree to run the servers from")
+    parser.add_argument("--no-http", dest="http", action="store_false", help="skip the servers")
+    parser.add_argument(
+        "--no-statements", dest="statements", action="store_false", help="skip the statements-only part"
+    )
 
 
 def main() -> int:
