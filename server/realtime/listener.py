@@ -10,6 +10,12 @@ last broadcast seq, so frames stay contiguous across a dropped listener.
 
 Writers ``NOTIFY`` inside their transaction, so a change is committed before any
 process hears of it (principle 1 of the architecture).
+
+Commits may land out of change-number order, and a read stops below a number still in
+flight (``server.store.change_numbers``). That writer's own ``NOTIFY`` normally wakes the
+reader again; but a writer that rolls back sends none, and one may be heard a moment
+before its mark is gone. So while the hub is behind the newest number announced, the
+reader reads again after a short, growing pause (or at the next notification).
 """
 
 from __future__ import annotations
@@ -35,7 +41,15 @@ from server.store.change_log import head_seq, read_changes
 from server.store.engine import CHANGES_CHANNEL, DEVICES_CHANNEL, asyncpg_url
 from server.store.tables import devices
 
-__all__ = ["HEALTH_CHECK_S", "LISTENER_APP_NAME", "Fanout", "parse_head", "reconnect_delays"]
+__all__ = [
+    "BEHIND_CAP_S",
+    "BEHIND_FIRST_S",
+    "HEALTH_CHECK_S",
+    "LISTENER_APP_NAME",
+    "Fanout",
+    "parse_head",
+    "reconnect_delays",
+]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +59,10 @@ LISTENER_APP_NAME = "branchsync-fanout"
 HEALTH_CHECK_S = 15.0
 """How often an idle listener proves its connection is alive (a dead peer that sent no
 FIN would otherwise leave us deaf until TCP gives up, which takes minutes)."""
+
+BEHIND_FIRST_S = 0.005
+BEHIND_CAP_S = 1.0
+"""Pauses before reading again while a read stopped below a change still in flight."""
 
 _DB_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, SQLAlchemyError)
 
@@ -80,6 +98,8 @@ class Fanout:
         """Set while the LISTEN connection is up (readiness and tests look at it)."""
         self._wake = asyncio.Event()
         self._announced_at = 0.0
+        self._announced_head = 0
+        """The newest change number a notification announced."""
         self._tasks: list[asyncio.Task[None]] = []
         self._read_conn: AsyncConnection | None = None
 
@@ -166,6 +186,8 @@ class Fanout:
 
     def _on_changes(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         head = parse_head(payload)
+        if head is not None:
+            self._announced_head = max(self._announced_head, head)
         if head is None or head > self.hub.head:
             self._poke()
 
@@ -201,6 +223,7 @@ class Fanout:
     async def _read(self) -> None:
         """Publish every change committed after the hub's head, whenever woken."""
         delays = reconnect_delays()
+        behind = reconnect_delays(BEHIND_FIRST_S, BEHIND_CAP_S)
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -213,10 +236,20 @@ class Fanout:
                 log.exception("fan-out reader failed; retrying")
             else:
                 delays = reconnect_delays()
+                if self.hub.head < self._announced_head:  # stopped below a change in flight
+                    await self._pause(next(behind))
+                    self._poke()
+                else:
+                    behind = reconnect_delays(BEHIND_FIRST_S, BEHIND_CAP_S)
                 continue
             await asyncio.sleep(next(delays))
             self._wake.set()
             self._announced_at = announced_at
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait ``seconds``, or less if a notification comes first."""
+        with suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
 
     async def _catch_up(self, announced_at: float) -> None:
         conn = await self._reader_connection()

@@ -5,6 +5,11 @@ A change is a row's full current state (with the bases of its values, see
 read in ONE statement (a ``UNION ALL`` ordered by ``seq``), so the reader sees one
 snapshot: with two statements a commit landing between them could show a later
 change and hide an earlier one, and the cursor would skip it.
+
+Commits may land out of change-number order (``server.store.change_numbers``), so every
+read first asks for the horizon, in a statement of its own, and reads only up to it: a
+change numbered below one still in flight is never shown before it, so no cursor moves
+past a change that commits late.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from protocol.collections import COLLECTIONS
 from protocol.merge import wire_clocks
 from protocol.messages import Change
+from server.store.change_numbers import horizon
 from server.store.row_codec import wire_fields
 from server.store.tables import RECORD_TABLES
 
@@ -57,7 +63,10 @@ def _part(name: str) -> Select[Any]:
         table.c.bases,
         table.c.deleted,
         *columns,
-    ).where(table.c.seq > bindparam("since", type_=BigInteger()))
+    ).where(
+        table.c.seq > bindparam("since", type_=BigInteger()),
+        table.c.seq <= bindparam("upto", type_=BigInteger()),
+    )
 
 
 _CHANGES: CompoundSelect[Any] = (
@@ -70,20 +79,32 @@ _COMPILED = _CHANGES.compile(dialect=asyncpg_dialect())  # type: ignore[no-untyp
 _CHANGES_SQL = _COMPILED.string
 _CHANGES_PARAMS = tuple(_COMPILED.positiontup or ())
 
-_HEAD = select(func.greatest(*(select(func.max(t.c.seq)).scalar_subquery() for t in RECORD_TABLES.values())))
+_HEAD = select(
+    func.greatest(
+        *(
+            select(func.max(t.c.seq))
+            .where(t.c.seq <= bindparam("upto", type_=BigInteger()))
+            .scalar_subquery()
+            for t in RECORD_TABLES.values()
+        )
+    )
+)
 
 
 async def read_changes(conn: AsyncConnection, since: int, limit: int) -> tuple[list[Change], int, bool]:
-    """The changes committed after ``since``, oldest first.
+    """The changes committed after ``since`` and up to the horizon, oldest first.
 
     Args:
-        conn: any connection; the read is a single statement, so one snapshot.
+        conn: any connection not inside a REPEATABLE READ snapshot: the horizon and the
+            changes are two statements, the changes one snapshot taken after the horizon.
         since: the reader's cursor (the last ``seq`` it has applied; 0 for all).
         limit: at most this many changes (>= 1).
 
     Returns:
         ``(changes, cursor, has_more)``: ``cursor`` is the last change's ``seq``
-        (``since`` when there is none); ``has_more`` says another read would find more.
+        (``since`` when there is none); ``has_more`` says another read would find more
+        below the horizon (changes above it come once the numbers below have committed,
+        with their ``NOTIFY``).
     """
     if limit < 1:
         raise ValueError("limit must be at least 1")
@@ -91,7 +112,10 @@ async def read_changes(conn: AsyncConnection, since: int, limit: int) -> tuple[l
     # SQLAlchemy's result processing would cost more than the query.
     driver = (await conn.get_raw_connection()).driver_connection
     assert driver is not None
-    params = {"since": since, "limit": limit + 1}
+    upto = await horizon(driver)
+    if upto <= since:
+        return [], since, False
+    params = {"since": since, "upto": upto, "limit": limit + 1}
     rows = await driver.fetch(_CHANGES_SQL, *(params[name] for name in _CHANGES_PARAMS))
     changes = [
         Change.model_construct(
@@ -115,11 +139,17 @@ def _json(value: Any) -> Any:
 
 
 async def head_seq(conn: AsyncConnection) -> int:
-    """The newest committed change number (0 on an empty database).
+    """The newest committed change number below the horizon (0 on an empty database): a
+    cursor no reader can overtake a late commit with.
 
     Read from the rows, not the sequence: the sequence may already have handed out a
     number whose transaction has not committed, and a client whose cursor jumped past
-    it would never see that change.
+    it would never see that change. For "every change up to a known number in one
+    snapshot" (a bulk copy), call this first, then begin the REPEATABLE READ
+    transaction and read the rows with ``seq`` at most this number.
     """
-    head = (await conn.execute(_HEAD)).scalar_one()
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None
+    upto = await horizon(driver)
+    head = (await conn.execute(_HEAD, {"upto": upto})).scalar_one()
     return int(head or 0)

@@ -12,7 +12,6 @@ __all__ = [
     "CHANGES_CHANNEL",
     "DEVICES_CHANNEL",
     "MONITOR_APP_NAME",
-    "WRITE_LOCK_KEY",
     "asyncpg_url",
     "create_engine",
     "sqlalchemy_url",
@@ -33,10 +32,6 @@ BACKGROUND_APP_NAME = "branchsync-background"
 
 MONITOR_APP_NAME = "branchsync-monitor"
 """``application_name`` of the one connection that stores device status and presence."""
-
-WRITE_LOCK_KEY = 0x6272616E6368
-"""Transaction-level advisory lock taken before change numbers are assigned, so
-that change numbers are handed out in commit order across every server process."""
 
 
 def sqlalchemy_url(url: str) -> str:

@@ -1,9 +1,12 @@
 """Reading every row at one change number, in bulk, for ``GET /api/v1/sync/snapshot``.
 
-One ``REPEATABLE READ`` read-only transaction holds the whole read: the change number
-(``change_log.head_seq``, read from the rows and not the sequence), the greatest
-clock, then one ``COPY … TO STDOUT`` per record table of the rows numbered up to that
-head. PostgreSQL formats every value (see ``protocol.snapshot``) and the bytes go out
+First the change number (``change_log.head_seq``: the newest committed number below
+the readers' horizon), in a transaction of its own; then one ``REPEATABLE READ``
+read-only transaction holds the rest of the read: the greatest clock, then one
+``COPY … TO STDOUT`` per record table of the rows numbered up to that head. The order
+matters: the horizon is read from live state (``pg_locks``), so taken inside a snapshot
+begun earlier it could vouch for a commit that snapshot does not see; taken before,
+everything at or below it has committed before the snapshot begins. PostgreSQL formats every value (see ``protocol.snapshot``) and the bytes go out
 as they come, so memory stays bounded whatever the table size.
 
 What this relies on: every change numbered at or below the head that this snapshot
@@ -90,9 +93,10 @@ async def read_snapshot(
     lines, and ``(collection, None)`` when a collection's rows are over. The caller
     keeps ``conn`` open until the iterator is exhausted.
     """
+    seq = await head_seq(conn)  # before the snapshot begins: see the module's docstring
+    await conn.rollback()
     await conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
     await conn.begin()
-    seq = await head_seq(conn)
     top = (await conn.execute(_TOP_HLC, {"head": seq})).scalar_one()
     facts = SnapshotRead(seq, top, {name: snapshot_columns(COLLECTIONS[name]) for name in RECORD_TABLES})
     driver = (await conn.get_raw_connection()).driver_connection

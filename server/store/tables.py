@@ -45,7 +45,8 @@ __all__ = [
 metadata = MetaData()
 
 CHANGE_SEQ = Sequence("change_seq", metadata=metadata, start=1)
-"""Change numbers; taken only under the write advisory lock, so seq order = commit order."""
+"""Change numbers; taken only by ``change_numbers.take_numbers``, which marks them in flight
+until their transaction ends, so readers never pass one that commits late."""
 
 server_meta = Table(
     "server_meta",

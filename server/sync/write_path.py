@@ -1,4 +1,4 @@
-"""The write path: a batch of mutations applied in ONE transaction, in commit order.
+"""The write path: a batch of mutations applied in ONE transaction.
 
 Push and the REST resources both come here. The order inside the transaction is
 what makes the guarantees hold:
@@ -9,10 +9,12 @@ what makes the guarantees hold:
    mutation waits on the row and then finds the first answer.
 2. Decide everything in Python (``server.sync.write_plan``): nothing is written for a
    rejected mutation, so it cannot fail its neighbours.
-3. Only then take the write lock (``pg_advisory_xact_lock(WRITE_LOCK_KEY)``), take
-   change numbers from ``change_seq``, store the rows, the answers and the refusals,
-   and ``NOTIFY`` the new head. The lock is held until commit, so change numbers
-   are handed out in commit order: a pull can never see change N+1 before N.
+3. Only then mark the transaction in flight and take change numbers
+   (``server.store.change_numbers.take_numbers``), store the rows, the answers and the
+   refusals, and ``NOTIFY`` the new head. Nothing here is serialised across writers:
+   commits overlap (and PostgreSQL flushes them together), so change N+1 may commit
+   before N. Readers stay below the lowest number still in flight
+   (``change_numbers.horizon``), so a pull still never skips a change that commits late.
 
 Rows that did not exist in step 1 are not locked; if another transaction creates
 one of them (or answers one of the mutation ids) in the meantime, the insert finds
@@ -41,9 +43,10 @@ from protocol.merge import Row
 from protocol.messages import ErrorDetail, Mutation, MutationResult
 from protocol.wire import lost_wire
 from server.errors import ServerError
-from server.store.engine import CHANGES_CHANNEL, WRITE_LOCK_KEY
+from server.store.change_numbers import take_numbers
+from server.store.engine import CHANGES_CHANNEL
 from server.store.row_codec import row_state, row_values
-from server.store.tables import CHANGE_SEQ, RECORD_TABLES, applied_mutations, rejections
+from server.store.tables import RECORD_TABLES, applied_mutations, rejections
 from server.sync.write_plan import (
     Applied,
     Duplicate,
@@ -208,7 +211,7 @@ async def write_batch(
     )
     head: str | None = None
     if plan.rows:
-        new_seqs = dict(zip(plan.rows, await _lock_and_number(driver, len(plan.rows)), strict=True))
+        new_seqs = dict(zip(plan.rows, await take_numbers(driver, len(plan.rows)), strict=True))
         await _store_rows(driver, plan, new_seqs, existing=current.keys(), author=author)
         seqs.update(new_seqs)
         head = str(max(new_seqs.values()))
@@ -231,7 +234,7 @@ async def compact_tombstones(engine: AsyncEngine, keys: Iterable[RowKey]) -> int
         if not plan.rows:
             return 0
         driver = await _driver(conn)
-        new_seqs = dict(zip(plan.rows, await _lock_and_number(driver, len(plan.rows)), strict=True))
+        new_seqs = dict(zip(plan.rows, await take_numbers(driver, len(plan.rows)), strict=True))
         await _store_rows(driver, plan, new_seqs, existing=current.keys(), author=Author(None, None))
         await _remember(driver, [], plan, [], Author(None, None), head=str(max(new_seqs.values())))
     return len(plan.rows)
@@ -249,19 +252,6 @@ def _check_rows(rule: RowRule, current: dict[RowKey, Row], mutations: Sequence[M
         raise RowExists(f"row {taken[0]} exists")
     if rule is RowRule.LIVE and (missing := [row_id for row_id, is_live in live.items() if not is_live]):
         raise RowGone(f"row {missing[0]} does not exist or is deleted")
-
-
-_LOCK_AND_NUMBER = f"""
-SELECT nextval('{CHANGE_SEQ.name}')
-FROM (SELECT pg_advisory_xact_lock($1)) AS write_lock, generate_series(1, $2)
-"""
-"""Take the write lock, then change numbers: a number is computed per output row, and
-there is no row before the lock is held, so one round trip keeps the order."""
-
-
-async def _lock_and_number(driver: Any, count: int) -> list[int]:
-    """Take the write lock (held until commit) and ``count`` new change numbers, ascending."""
-    return sorted(row[0] for row in await driver.fetch(_LOCK_AND_NUMBER, WRITE_LOCK_KEY, count))
 
 
 async def _lock_rows(

@@ -25,16 +25,18 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from websockets.asyncio.client import ClientConnection
 
+from protocol.hlc import HybridLogicalClock
 from server.app import create_app
 from server.realtime.hub import Hub
 from server.realtime.listener import LISTENER_APP_NAME, Fanout
 from server.settings import Settings
 from server.store.engine import create_engine
 from server.store.tables import devices
+from server.sync.write_path import Author, write_batch
 from tests.support.devices import Device, enrolled_device
 from tests.support.live_server import LiveServer, live_server
 from tests.support.server_process import run_cli
-from tests.support.sync_client import mutation, push, stamper
+from tests.support.sync_client import mutation, mutation_model, push, stamper
 from tests.support.sync_socket import WS_PATH, changes_until, next_frame, open_socket, small_window_socket
 
 
@@ -314,3 +316,31 @@ async def test_after_losing_its_connections_the_fanout_reconnects_and_catches_up
     warnings = " ".join(r.getMessage() for r in caplog.records)
     assert "listener lost its connection" in warnings
     assert "cannot read changes" in warnings
+
+
+async def test_a_change_committed_above_one_rolled_back_still_reaches_the_socket(
+    running: Running, http: httpx.AsyncClient
+) -> None:
+    """The fan-out stops below a change in flight; if that writer rolls back it sends no
+    ``NOTIFY``, and the change above it must still be broadcast (the reader reads again)."""
+    device = await running.device()
+    engine = create_engine(running.database_url, pool_size=1)
+    try:
+        async with await open_socket(running.server.ws_url, device) as ws:
+            hello = await next_frame(ws)
+            async with engine.connect() as held:
+                transaction = await held.begin()
+                [doomed] = await write_batch(
+                    held,
+                    HybridLogicalClock("server.held"),
+                    Author(None, None),
+                    [mutation_model(HybridLogicalClock("held").now(), {"name": "Never"})],
+                    max_clock_skew_s=300,
+                )
+                [above] = await push_clients(http, device, 1)  # committed and notified, held back
+                assert doomed.seq is not None and above["seq"] > doomed.seq
+                await transaction.rollback()
+            frames = await changes_until(ws, hello["head"], above["seq"])
+    finally:
+        await engine.dispose()
+    assert [c["seq"] for f in frames for c in f["changes"]] == [above["seq"]]
