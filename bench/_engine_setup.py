@@ -90,6 +90,19 @@ def client_fields(i: int) -> dict[str, Any]:
     }
 
 
+def new_row(clock: HybridLogicalClock, fields: dict[str, Any]) -> dict[str, Any]:
+    """A create as a desktop pushes it: its base says no key had a value yet."""
+    return {
+        "id": str(uuid.uuid4()),
+        "collection": "clients",
+        "row_id": str(uuid.uuid4()),
+        "op": "upsert",
+        "fields": fields,
+        "hlc": clock.now(),
+        "base": dict.fromkeys([*fields, "_deleted"]),
+    }
+
+
 def push_bodies(device: Device, count: int, batch: int = 500) -> list[bytes]:
     """Pre-encoded push bodies creating ``count`` new clients, ``batch`` per push."""
     clock = HybridLogicalClock(device.id)

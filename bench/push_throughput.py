@@ -40,6 +40,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _engine_setup import new_row  # noqa: E402
+
 from protocol.hlc import HybridLogicalClock  # noqa: E402
 from tests.support import postgres  # noqa: E402
 from tests.support.devices import Device, enrolled_device  # noqa: E402
@@ -57,25 +59,12 @@ def _fields(i: int) -> dict[str, Any]:
     }
 
 
-def _new_row(clock: HybridLogicalClock, fields: dict[str, Any]) -> dict[str, Any]:
-    """A create as a desktop pushes it: its base says no key had a value yet."""
-    return {
-        "id": str(uuid.uuid4()),
-        "collection": "clients",
-        "row_id": str(uuid.uuid4()),
-        "op": "upsert",
-        "fields": fields,
-        "hlc": clock.now(),
-        "base": dict.fromkeys([*fields, "_deleted"]),
-    }
-
-
 def _bodies(device: Device, pushes: int, batch: int, start: int) -> list[bytes]:
     """Encoded push bodies of ``batch`` new clients each."""
     clock = HybridLogicalClock(device.id)
     bodies = []
     for p in range(pushes):
-        mutations = [_new_row(clock, _fields(start + p * batch + i)) for i in range(batch)]
+        mutations = [new_row(clock, _fields(start + p * batch + i)) for i in range(batch)]
         bodies.append(json.dumps({"mutations": mutations}).encode())
     return bodies
 

@@ -38,7 +38,7 @@ from multiprocessing.connection import Connection
 
 import asyncpg
 import httpx
-from _engine_setup import ROOT, client_fields, machine_line, run_bench
+from _engine_setup import ROOT, client_fields, machine_line, new_row, run_bench
 
 from protocol.hlc import HybridLogicalClock
 from server.store import migrate
@@ -81,17 +81,7 @@ class Figures:
 
 
 def _mutation(clock: HybridLogicalClock, i: int) -> bytes:
-    fields = client_fields(i)
-    body = {
-        "id": str(uuid.uuid4()),
-        "collection": "clients",
-        "row_id": str(uuid.uuid4()),
-        "op": "upsert",
-        "fields": fields,
-        "hlc": clock.now(),
-        "base": dict.fromkeys([*fields, "_deleted"]),
-    }
-    return json.dumps({"mutations": [body]}).encode()
+    return json.dumps({"mutations": [new_row(clock, client_fields(i))]}).encode()
 
 
 async def _device_loop(

@@ -6,8 +6,9 @@ read-only transaction holds the rest of the read: the greatest clock, then one
 ``COPY … TO STDOUT`` per record table of the rows numbered up to that head. The order
 matters: the horizon is read from live state (``pg_locks``), so taken inside a snapshot
 begun earlier it could vouch for a commit that snapshot does not see; taken before,
-everything at or below it has committed before the snapshot begins. PostgreSQL formats every value (see ``protocol.snapshot``) and the bytes go out
-as they come, so memory stays bounded whatever the table size.
+everything at or below it has committed before the snapshot begins. PostgreSQL
+formats every value (see ``protocol.snapshot``) and the bytes go out as they come, so
+memory stays bounded whatever the table size.
 
 What this relies on: every change numbered at or below the head that this snapshot
 sees has committed before it (``head_seq``'s promise, the one a pull's cursor relies

@@ -3,12 +3,10 @@ poison is set aside."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
-from desktop.config.paths import database_path
 from desktop.demo.link_proxy import LinkProxy
 from desktop.sync.actions import Outcome
 from desktop.sync.status import EngineState
@@ -122,14 +120,7 @@ def test_a_poison_mutation_is_set_aside_while_the_rest_flow(north: Installation,
     good = [north.cache.create("clients", {"name": f"good {n}"}) for n in range(20)]
     poison = north.cache.create("clients", {"name": "poison", "email": "fine@example.com"})
     more = [north.cache.create("clients", {"name": f"after {n}"}) for n in range(5)]
-    # A mutation the server refuses: written into the outbox behind the cache's back
-    # (as an older app version or a damaged import could have done).
-    with sqlite3.connect(database_path(north.data_dir)) as raw:
-        changed = raw.execute(
-            "UPDATE outbox SET fields = json_set(fields, '$.email', 'not an email') WHERE row_id = ?",
-            (poison,),
-        ).rowcount
-    assert changed == 1
+    north.poison_queued_create(poison)
 
     north.start()
     north.wait_synced(20)

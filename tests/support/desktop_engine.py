@@ -8,6 +8,7 @@ a condition with a deadline.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from desktop.cache import Cache
+from desktop.config.paths import database_path
 from desktop.sync.actions import Outcome
 from desktop.sync.backoff import BackoffPolicy
 from desktop.sync.core import CoreConfig
@@ -61,6 +63,16 @@ class Installation:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
+    def poison_queued_create(self, row_id: str) -> None:
+        """Make the queued create of ``row_id`` one the server refuses (an invalid email),
+        written behind the cache's back as an older app version or a damaged import could."""
+        with sqlite3.connect(database_path(self.data_dir)) as raw:
+            changed = raw.execute(
+                "UPDATE outbox SET fields = json_set(fields, '$.email', 'not an email') WHERE row_id = ?",
+                (row_id,),
+            ).rowcount
+        assert changed == 1, f"no queued create of {row_id}"
+
     def status(self) -> StatusSnapshot | None:
         with self._lock:
             return self.statuses[-1] if self.statuses else None

@@ -7,11 +7,9 @@ batches, and every test crosses many batch boundaries.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import replace
 
 from desktop.cache import Cache
-from desktop.config.paths import database_path
 from desktop.demo.link_proxy import LinkProxy
 from desktop.sync.status import EngineState
 from tests.support.desktop_engine import FAST, Installation, wait_until
@@ -66,13 +64,7 @@ def test_a_rejected_mutation_between_batches_is_set_aside_and_the_rest_keep_thei
     before = [north.cache.create("clients", {"name": f"before {n}"}) for n in range(10)]
     poison = north.cache.create("clients", {"name": "poison", "email": "fine@example.com"})
     after = [north.cache.create("clients", {"name": f"after {n}"}) for n in range(10)]
-    # refused by the server (written behind the cache's back, as a damaged import could)
-    with sqlite3.connect(database_path(north.data_dir)) as raw:
-        changed = raw.execute(
-            "UPDATE outbox SET fields = json_set(fields, '$.email', 'not an email') WHERE row_id = ?",
-            (poison,),
-        ).rowcount
-    assert changed == 1
+    north.poison_queued_create(poison)
     queued = _queued_ids(north.cache)
 
     north.start(SMALL)

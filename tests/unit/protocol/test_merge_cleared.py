@@ -61,28 +61,6 @@ def expected_state(specs: list[WriteSpec]) -> Row:
 
 
 @FAST
-@given(a=compacted_rows, b=compacted_rows)
-def test_merge_with_clearing_is_commutative(a: Row, b: Row) -> None:
-    assert merge(a, b).row == merge(b, a).row
-
-
-@FAST
-@given(a=compacted_rows, b=compacted_rows, c=compacted_rows)
-def test_merge_with_clearing_is_associative(a: Row, b: Row, c: Row) -> None:
-    assert merge(merge(a, b).row, c).row == merge(a, merge(b, c).row).row
-
-
-@FAST
-@given(a=compacted_rows, b=compacted_rows)
-def test_merge_with_clearing_is_idempotent(a: Row, b: Row) -> None:
-    merged = merge(a, b)
-    again = merge(merged.row, b)
-    assert again.row == merged.row
-    assert again.changed == ()
-    assert merge(merged.row, merged.row).row == merged.row
-
-
-@FAST
 @given(specs=st.lists(writes_and_clears, min_size=1, max_size=10), data=st.data())
 def test_any_delivery_order_with_clearing_converges_to_the_model(
     specs: list[WriteSpec], data: st.DataObject
