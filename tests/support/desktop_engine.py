@@ -62,7 +62,6 @@ class Installation:
     """The runner of the engine started last."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    @property
     def poison_queued_create(self, row_id: str) -> None:
         """Make the queued create of ``row_id`` one the server refuses (an invalid email),
         written behind the cache's back as an older app version or a damaged import could."""
@@ -73,6 +72,7 @@ class Installation:
             ).rowcount
         assert changed == 1, f"no queued create of {row_id}"
 
+    @property
     def status(self) -> StatusSnapshot | None:
         with self._lock:
             return self.statuses[-1] if self.statuses else None
