@@ -13,11 +13,12 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from protocol.hlc import HybridLogicalClock
 from protocol.wire import status_text
 from server.settings import Settings
 from server.store.engine import API_APP_NAME, BACKGROUND_APP_NAME, asyncpg_url
 from tests.support.db_waits import wait_for_lock_waiters
-from tests.support.devices import enrolled_device
+from tests.support.devices import Device, enrolled_device
 from tests.support.live_server import LiveServer, live_server
 from tests.support.sync_client import mutation, push, stamper
 from tests.support.sync_socket import next_frame, open_socket
@@ -37,6 +38,13 @@ def one_connection_server(database_url: str, tmp_path: Path) -> Iterator[LiveSer
         yield running
 
 
+async def client_to_read(http: httpx.AsyncClient, device: Device, clock: HybridLogicalClock) -> None:
+    """Commit one client, so that a pull from the start reads the locked ``clients`` table
+    (a pull with nothing below the horizon answers without touching it)."""
+    answer = await push(http, device, [mutation(clock.now(), {"name": "Grace"})])
+    assert answer["results"][0]["status"] == "applied"
+
+
 async def test_a_full_pool_answers_503_overloaded_with_retry_after(
     one_connection_server: LiveServer, database_url: str, db_engine: AsyncEngine
 ) -> None:
@@ -44,6 +52,8 @@ async def test_a_full_pool_answers_503_overloaded_with_retry_after(
     blocker = await asyncpg.connect(asyncpg_url(database_url))
     try:
         async with httpx.AsyncClient(base_url=one_connection_server.url, timeout=30) as http:
+            clock = stamper(device)
+            await client_to_read(http, device, clock)
             transaction = blocker.transaction()
             await transaction.start()
             await blocker.execute("LOCK TABLE clients IN ACCESS EXCLUSIVE MODE")
@@ -60,7 +70,6 @@ async def test_a_full_pool_answers_503_overloaded_with_retry_after(
             assert float(refused.headers["Retry-After"]) > 0
             await transaction.rollback()
             assert (await first).status_code == 200
-            clock = stamper(device)
             answer = await push(http, device, [mutation(clock.now(), {"name": "Ada"})])
             assert answer["results"][0]["status"] == "applied"
     finally:
@@ -95,6 +104,7 @@ async def test_a_status_frame_is_stored_while_every_request_connection_is_busy(
     try:
         assert (await next_frame(ws))["type"] == "hello"
         async with httpx.AsyncClient(base_url=one_connection_server.url, timeout=30) as http:
+            await client_to_read(http, device, stamper(device))
             transaction = blocker.transaction()
             await transaction.start()
             await blocker.execute("LOCK TABLE clients IN ACCESS EXCLUSIVE MODE")
