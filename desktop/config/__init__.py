@@ -12,7 +12,7 @@ from desktop.config.errors import ConfigError, InvalidSetting, MalformedConfig
 from desktop.config.loader import load_config, read_toml
 from desktop.config.locations import machine_config_path, user_config_path
 from desktop.config.settings import EffectiveConfig, Setting
-from desktop.config.tls import client_ssl_context
+from desktop.config.tls import client_ssl_context, default_client_context
 
 __all__ = [
     "ConfigError",
@@ -22,6 +22,7 @@ __all__ = [
     "Setting",
     "client_ssl_context",
     "code_was_used",
+    "default_client_context",
     "load_config",
     "machine_config_path",
     "mark_code_used",

@@ -4,18 +4,26 @@ With IT's CA bundle, those CAs are the *only* ones trusted: a company that runs 
 CA gets a pin for free, and a certificate from any other CA is refused. Without one,
 the operating system's store plus certifi's (what httpx trusts by default), so a
 server with a public certificate works on any machine, frozen app included.
+
+Without a bundle, every client in the process shares one context (``default_client_context``):
+building one costs tens of milliseconds, and OpenSSL 3 has crashed the process when engine
+threads built contexts while others were in a handshake.
 """
 
 from __future__ import annotations
 
 import ssl
+import threading
 from pathlib import Path
 
 import certifi
 
 from desktop.config.errors import InvalidSetting
 
-__all__ = ["client_ssl_context"]
+__all__ = ["client_ssl_context", "default_client_context"]
+
+_default_lock = threading.Lock()
+_default: ssl.SSLContext | None = None
 
 
 def client_ssl_context(ca_bundle: Path | None = None, *, source: Path | None = None) -> ssl.SSLContext:
@@ -39,3 +47,12 @@ def client_ssl_context(ca_bundle: Path | None = None, *, source: Path | None = N
         raise InvalidSetting(
             source or ca_bundle, "ca_bundle", f"cannot use {ca_bundle} as a PEM CA bundle: {reason}"
         ) from exc
+
+
+def default_client_context() -> ssl.SSLContext:
+    """The process's one context without IT's bundle, built on first use; safe from any thread."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = client_ssl_context()
+        return _default

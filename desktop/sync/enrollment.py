@@ -72,7 +72,7 @@ async def enroll_device(
         raise AlreadyEnrolled(
             f"this data folder is enrolled with {state.server_url}; use another data folder for {server_url}"
         )
-    async with SyncHttpClient(server_url, verify=ssl_context or True, wall_ms=wall_ms) as http:
+    async with SyncHttpClient(server_url, verify=ssl_context, wall_ms=wall_ms) as http:
         try:
             answer, timing = await http.enroll(code, device_name)
         except EnrollmentRefused:

@@ -21,6 +21,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from desktop import __version__
+from desktop.config.tls import default_client_context
 from desktop.sync.errors import BadAnswer, ServerUnreachable, error_for_status
 from desktop.sync.events import Timing
 from protocol.errors import InvalidTimestamp
@@ -71,7 +72,8 @@ class SyncHttpClient:
     Args:
         server_url: the server's base URL (``https://sync.example.com``).
         token: the device token (None before enrolment).
-        verify: the TLS context (``desktop.config.client_ssl_context``) or a bool.
+        verify: the TLS context (``desktop.config.client_ssl_context``); None: the process's
+            shared default (``desktop.config.default_client_context``).
         timeout: seconds per request.
         wall_ms: the local wall clock, the same one the cache stamps with.
         transport: an httpx transport to use instead of the network one.
@@ -82,7 +84,7 @@ class SyncHttpClient:
         server_url: str,
         token: str | None = None,
         *,
-        verify: ssl.SSLContext | bool = True,
+        verify: ssl.SSLContext | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         wall_ms: Callable[[], int] = system_wall_ms,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -92,7 +94,7 @@ class SyncHttpClient:
             base_url=server_url.rstrip("/"),
             headers=base_headers(token),
             timeout=timeout,
-            verify=verify,
+            verify=verify or default_client_context(),
             transport=transport,
         )
 

@@ -202,7 +202,7 @@ class Runner:
         self._http = SyncHttpClient(
             self._endpoint.server_url,
             self._endpoint.token,
-            verify=self._endpoint.ssl_context or True,
+            verify=self._endpoint.ssl_context,
             timeout=self._config.request_timeout,
             wall_ms=self._wall_ms,
         )

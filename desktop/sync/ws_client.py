@@ -23,6 +23,7 @@ from websockets.exceptions import (
     InvalidURI,
 )
 
+from desktop.config.tls import default_client_context
 from desktop.sync.errors import BadAnswer, ServerUnreachable, Unauthorized, error_for_status
 from desktop.sync.events import Frame, Timing
 from desktop.sync.frames import parse_frame, status_text
@@ -91,7 +92,7 @@ class SyncSocket:
                 connection = await connect(
                     url,
                     additional_headers=base_headers(token),
-                    ssl=ssl_context if url.startswith("wss://") else None,
+                    ssl=(ssl_context or default_client_context()) if url.startswith("wss://") else None,
                     open_timeout=None,
                     ping_interval=options.ping_interval,
                     ping_timeout=options.ping_timeout,
