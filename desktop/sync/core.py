@@ -60,7 +60,7 @@ from desktop.sync.actions import (
     StartTimer,
     StoreDirectory,
 )
-from desktop.sync.backoff import BackoffPolicy, backoff
+from desktop.sync.backoff import BackoffPolicy, after_restart, backoff
 from desktop.sync.clock_offset import measure_offset
 from desktop.sync.errors import EngineMisuse
 from desktop.sync.events import (
@@ -135,6 +135,9 @@ class CoreConfig:
     """Consecutive pushes answered ``clock_skew`` before pushing stops until the next connection."""
     retry_delay: float = 5.0
     """Seconds to wait after a 429 that came without ``Retry-After`` (a 503 always has one)."""
+    retry_spread: float = 0.5
+    """A delay the server gave is waited out stretched by up to this share of itself: a
+    fleet told "1 s" together must not come back together."""
     status_interval: float = 5.0
     """At most one ``status`` frame per this many seconds on a connection; changes in
     between are coalesced into the next one. The first frame of a connection and the
@@ -143,6 +146,8 @@ class CoreConfig:
     def __post_init__(self) -> None:
         if self.status_interval < 0:
             raise ValueError("status_interval must not be negative")
+        if self.retry_spread < 0:
+            raise ValueError("retry_spread must not be negative")
         if not 1 <= self.batch_size <= MAX_MUTATIONS_PER_PUSH:
             raise ValueError(f"batch_size must be within 1..{MAX_MUTATIONS_PER_PUSH}")
 
@@ -402,11 +407,16 @@ class SyncCore:
                     self._push_to(PushSignal.RATE_LIMITED)
                 else:
                     self._pull_to(PullSignal.RATE_LIMITED)
-                out.append(StartTimer(timer, self._config.retry_delay if delay is None else delay))
+                wait = self._config.retry_delay if delay is None else delay
+                out.append(StartTimer(timer, wait * (1 + self._config.retry_spread * self._rng.random())))
             case Failure.REFUSED if retry is not None and retry[0] is Timer.RETRY_PUSH:
                 # The same batch would be refused again: stop pushing until the next
                 # connection rather than hammer; pulling goes on.
                 self._push_to(PushSignal.REFUSED)
+            case Failure.RESTARTING:
+                # Back in seconds: retry often for a while, whatever this outage had waited.
+                self._delays = after_restart(self._config.backoff, self._rng)
+                self._fire(Signal.LOST, out)
             case _:
                 self._fire(Signal.LOST, out)
 

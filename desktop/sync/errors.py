@@ -8,6 +8,7 @@ Exception tree::
      ├── AlreadyEnrolled         this data dir belongs to another server: use another data dir
      └── TransportError          a request got no usable answer (``failure`` says which kind)
           ├── ServerUnreachable  no answer at all: refused, reset, timed out, DNS
+          │    └── ServerRestarting  the socket closed with 1012: the server is restarting
           ├── ServerFailed       5xx from the server or a proxy in front of it
           │    └── ServerBusy    503 with ``Retry-After``: overloaded or restarting; wait and retry
           ├── BadAnswer          an answer that breaks the wire contract (the peer misbehaved)
@@ -39,6 +40,7 @@ __all__ = [
     "Refused",
     "ServerBusy",
     "ServerFailed",
+    "ServerRestarting",
     "ServerUnreachable",
     "SyncError",
     "TransportError",
@@ -76,6 +78,12 @@ class TransportError(SyncError):
 
 class ServerUnreachable(TransportError):
     failure = Failure.NETWORK
+
+
+class ServerRestarting(ServerUnreachable):
+    """The server closed the socket with 1012: it is going down to come straight back."""
+
+    failure = Failure.RESTARTING
 
 
 class ServerFailed(TransportError):

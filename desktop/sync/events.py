@@ -68,6 +68,9 @@ class Failure(StrEnum):
 
     NETWORK = "network"
     """No answer: refused, reset, timed out, socket closed, DNS."""
+    RESTARTING = "restarting"
+    """The server closed the socket saying it is restarting (close code 1012): it is
+    usually back within seconds, so reconnect soon and often for a while."""
     SERVER = "server"
     """The server (or a proxy) answered 5xx: it is there but not well."""
     UNAUTHORIZED = "unauthorized"

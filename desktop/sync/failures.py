@@ -9,6 +9,7 @@ __all__ = ["FAILURE_WORDS", "OUTCOME_OF_FAILURE", "describe"]
 
 OUTCOME_OF_FAILURE: dict[Failure, Outcome] = {
     Failure.NETWORK: Outcome.UNREACHABLE,
+    Failure.RESTARTING: Outcome.UNREACHABLE,
     Failure.SERVER: Outcome.UNREACHABLE,
     Failure.RATE_LIMITED: Outcome.UNREACHABLE,
     Failure.OVERLOADED: Outcome.UNREACHABLE,
@@ -20,6 +21,7 @@ OUTCOME_OF_FAILURE: dict[Failure, Outcome] = {
 
 FAILURE_WORDS: dict[Failure, str] = {
     Failure.NETWORK: "the server cannot be reached",
+    Failure.RESTARTING: "the server is restarting; reconnecting shortly",
     Failure.SERVER: "the server is having trouble",
     Failure.UNAUTHORIZED: "this device is no longer enrolled (revoked?): enrol it again",
     Failure.UPDATE_REQUIRED: "the server needs a newer version of Branchsync: please update",
@@ -38,6 +40,6 @@ def describe(failure: Failure, detail: str = "") -> str:
     """
     if not detail:
         return FAILURE_WORDS[failure]
-    if failure in (Failure.NETWORK, Failure.SERVER):
+    if failure in (Failure.NETWORK, Failure.RESTARTING, Failure.SERVER):
         return detail
     return f"{FAILURE_WORDS[failure]} ({detail})"

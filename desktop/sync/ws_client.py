@@ -24,7 +24,7 @@ from websockets.exceptions import (
 )
 
 from desktop.config.tls import default_client_context
-from desktop.sync.errors import BadAnswer, ServerUnreachable, Unauthorized, error_for_status
+from desktop.sync.errors import BadAnswer, ServerRestarting, ServerUnreachable, Unauthorized, error_for_status
 from desktop.sync.events import Frame, Timing
 from desktop.sync.frames import parse_frame, status_text
 from desktop.sync.http_client import base_headers
@@ -167,6 +167,8 @@ def _translated(exc: Exception, where: str) -> Exception:
             return error_for_status(response.status_code, body, response.headers.get("Retry-After"))
         case ConnectionClosed() if exc.rcvd is not None and exc.rcvd.code == REVOKED_CLOSE_CODE:
             return Unauthorized(401, "unauthorized", exc.rcvd.reason or "this device was revoked")
+        case ConnectionClosed() if exc.rcvd is not None and exc.rcvd.code == CloseCode.SERVICE_RESTART:
+            return ServerRestarting(f"the server is restarting ({exc.rcvd.reason or 'close 1012'})")
         case ConnectionClosed():
             return ServerUnreachable(f"the connection to the server closed ({exc})")
         case TimeoutError():

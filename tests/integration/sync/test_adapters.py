@@ -5,18 +5,27 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
 
-from desktop.sync.errors import BadAnswer, RateLimited, ServerFailed, ServerUnreachable, Unauthorized
+from desktop.sync.errors import (
+    BadAnswer,
+    RateLimited,
+    ServerFailed,
+    ServerRestarting,
+    ServerUnreachable,
+    Unauthorized,
+)
 from desktop.sync.events import Failure
 from desktop.sync.http_client import SyncHttpClient
 from desktop.sync.ws_client import SocketOptions, SyncSocket
 from protocol.messages import ChangesFrame
-from tests.support.devices import Device
-from tests.support.live_server import LiveServer, free_port
+from server.settings import Settings
+from tests.support.devices import Device, enrolled_device
+from tests.support.live_server import LiveServer, free_port, live_server
 from tests.support.sync_client import mutation_model, stamper
 
 HLC = "000001700000000-000000-server.x"
@@ -143,3 +152,21 @@ async def test_a_socket_to_no_server_is_unreachable() -> None:
             f"http://127.0.0.1:{free_port()}", "t", options=SocketOptions(open_timeout=2)
         ):
             pass
+
+
+async def test_a_server_shutting_down_says_it_is_restarting(database_url: str, tmp_path: Path) -> None:
+    """Close 1012 reaches the engine as ``RESTARTING`` (it reconnects soon), not a lost link."""
+    running = live_server(Settings(database_url=database_url, data_dir=tmp_path))
+    server = running.__enter__()
+    stopping: asyncio.Task[object] | None = None
+    try:
+        device = await enrolled_device(server.url, database_url)
+        async with SyncSocket.open(server.url, device.token) as (socket, _, _):
+            stopping = asyncio.create_task(asyncio.to_thread(running.__exit__, None, None, None))
+            with pytest.raises(ServerRestarting, match="restarting") as caught:
+                async with asyncio.timeout(20):
+                    async for _ in socket.frames():
+                        pass
+        assert caught.value.failure is Failure.RESTARTING
+    finally:
+        await (stopping or asyncio.to_thread(running.__exit__, None, None, None))

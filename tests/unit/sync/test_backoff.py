@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from desktop.sync.backoff import BackoffPolicy, backoff
+from desktop.sync.backoff import BackoffPolicy, after_restart, backoff
 from tests.unit.protocol.strategies import FAST
 
 policies = st.builds(
@@ -57,6 +57,29 @@ def test_the_same_seed_gives_the_same_delays() -> None:
     assert first == again
 
 
+@FAST
+@given(policy=policies, seed=st.integers(0, 2**32))
+def test_after_a_restart_the_delays_stay_short_for_the_window_then_grow(
+    policy: BackoffPolicy, seed: int
+) -> None:
+    delays = list(itertools.islice(after_restart(policy, random.Random(seed)), 400))
+    assert 0 <= delays[0] <= policy.initial_delay
+    waited, index = 0.0, 1
+    while waited < policy.restart_window:
+        assert policy.restart_delay * (1 - policy.jitter) <= delays[index] <= policy.restart_delay
+        waited += delays[index]
+        index += 1
+    assert all(policy.min_delay * (1 - policy.jitter) <= d <= policy.max_delay for d in delays[index:])
+    if policy.factor > 1.05:
+        assert all(d >= policy.max_delay * (1 - policy.jitter) for d in delays[-10:])
+
+
+def test_after_a_restart_a_fleet_retries_spread_over_the_first_second() -> None:
+    firsts = sorted(next(after_restart(BackoffPolicy(), random.Random(seed))) for seed in range(200))
+    assert firsts[-1] <= 1.0
+    assert firsts[100] - firsts[0] > 0.3 and firsts[-1] - firsts[100] > 0.3
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [
@@ -65,6 +88,8 @@ def test_the_same_seed_gives_the_same_delays() -> None:
         {"initial_delay": -1},
         {"factor": 0.5},
         {"jitter": 1.0},
+        {"restart_delay": 0},
+        {"restart_window": -1},
     ],
 )
 def test_unsafe_policies_are_refused(kwargs: dict[str, float]) -> None:

@@ -342,6 +342,22 @@ TRANSCRIPTS: dict[str, list[Step]] = {
         (TimerFired(Timer.RECONNECT), [OpenSocket()]),
         (SocketClosed(Failure.PROTOCOL), [StartTimer(Timer.RECONNECT, 4.0)]),  # capped
     ],
+    "a server restarting (close 1012): retried about every second, whatever the backoff had reached": [
+        (start(), [OpenSocket()]),
+        (SocketClosed(Failure.NETWORK), [StartTimer(Timer.RECONNECT, 0.0)]),
+        (TimerFired(Timer.RECONNECT), [OpenSocket()]),
+        (SocketClosed(Failure.NETWORK), [StartTimer(Timer.RECONNECT, 1.0)]),
+        (TimerFired(Timer.RECONNECT), [OpenSocket()]),
+        (SocketOpened(hello(head=0), TIMING), [MEASURED, FETCH, Pull(0)]),
+        (SocketClosed(Failure.RESTARTING), [StartTimer(Timer.RECONNECT, 0.0)]),
+        (TimerFired(Timer.RECONNECT), [OpenSocket()]),
+        (SocketClosed(Failure.NETWORK), [StartTimer(Timer.RECONNECT, 1.0)]),  # refused: still starting
+        (TimerFired(Timer.RECONNECT), [OpenSocket()]),
+        (SocketClosed(Failure.NETWORK), [StartTimer(Timer.RECONNECT, 1.0)]),  # not 2, 4: it is coming back
+        (TimerFired(Timer.RECONNECT), [OpenSocket()]),
+        (PullFailed(Failure.NETWORK), []),  # the pull of before the restart, answered late
+        (SocketOpened(hello(head=0), TIMING), [MEASURED, Pull(0)]),
+    ],
     "backoff starts afresh only after a good connection (one that caught up)": [
         (start(), [OpenSocket()]),
         (SocketClosed(Failure.NETWORK), [StartTimer(Timer.RECONNECT, 0.0)]),

@@ -52,9 +52,11 @@ PREDICTABLE = CoreConfig(
     backoff=BackoffPolicy(initial_delay=0.0, min_delay=1.0, max_delay=4.0, factor=2.0, jitter=0.0),
     max_restamps=2,
     retry_delay=5.0,
+    retry_spread=0.0,
     status_interval=0.0,
 )
-"""No jitter: reconnection delays are 0, 1, 2, 4, 4, ... so transcripts can spell them out.
+"""No jitter: reconnection delays are 0, 1, 2, 4, 4, ... (0, 1, 1, ... for 30 s after a
+restart) and the server's delays exact, so transcripts can spell them out.
 A ``status`` frame per change (no coalescing): ``STATUS_TRANSCRIPTS`` cover the window."""
 
 Step = tuple[Event, Sequence[Action]]
