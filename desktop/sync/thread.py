@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import threading
 
+from desktop.config.tls import default_client_context
 from desktop.sync.actions import Outcome
 from desktop.sync.runner import Runner
 
@@ -49,6 +50,9 @@ class SyncThread:
 
     def start(self) -> None:
         """Start the engine's thread; returns at once."""
+        # The process's TLS context is built here, on the caller's (GUI) thread, before any
+        # engine thread runs: OpenSSL work racing the GUI thread has crashed the process.
+        default_client_context()
         self._thread.start()
         self._started.wait()
 
