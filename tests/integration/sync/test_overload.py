@@ -25,6 +25,7 @@ from tests.support.desktop_engine import Installation, wait_until
 from tests.support.devices import Device
 from tests.support.live_server import LiveServer, live_server
 from tests.support.server_rows import server_rows
+from tests.support.sync_client import mutation_model, stamper
 
 
 @pytest.fixture
@@ -57,6 +58,9 @@ async def test_the_http_adapter_reads_a_503_as_busy_with_the_delay(
     sync_server: LiveServer, north_device: Device, database_url: str, db_engine: AsyncEngine
 ) -> None:
     async with SyncHttpClient(sync_server.url, north_device.token) as http:
+        # one client committed, so a pull from the start reads the locked table (with nothing
+        # below the horizon a pull answers without touching it)
+        await http.push([mutation_model(stamper(north_device).now(), {"name": "Grace"})])
         async with _clients_locked(database_url):
             first = asyncio.create_task(http.pull(0))
             await wait_for_lock_waiters(db_engine, 1)
