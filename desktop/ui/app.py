@@ -27,6 +27,7 @@ from desktop.sync.enrollment import endpoint_for
 from desktop.sync.errors import NotEnrolled
 from desktop.sync.runner import Runner, RunnerConfig
 from desktop.ui.bridge import EngineBridge, Problem
+from desktop.ui.collector import GuiThreadCollector
 from desktop.ui.enroll_dialog import EnrollDialog
 from desktop.ui.first_sync_dialog import FirstSyncDialog
 from desktop.ui.main_window import MainWindow
@@ -51,7 +52,8 @@ def application(argv: Sequence[str] | None = None) -> QApplication:
 
     High-DPI scaling is on in Qt 6; fractional factors (125 %, 150 %) are passed
     through unrounded so text stays crisp. The style and palette are the system's,
-    light or dark.
+    light or dark. From here on, reference cycles are collected on the GUI thread
+    (``desktop.ui.collector``).
     """
     existing = QApplication.instance()
     if isinstance(existing, QApplication):
@@ -62,6 +64,8 @@ def application(argv: Sequence[str] | None = None) -> QApplication:
     QCoreApplication.setApplicationVersion(__version__)
     app = QApplication(list(argv if argv is not None else sys.argv[:1]))
     app.setApplicationDisplayName("Branchsync")
+    # cycles holding Qt objects must die on this thread, never on an engine's (collector.py)
+    GuiThreadCollector(app).start()
     install_ready_probe(app)  # BRANCHSYNC_EXIT_WHEN_READY: smoke tests of built apps (installers/)
     return app
 

@@ -18,6 +18,7 @@ from desktop.cache import Cache
 from desktop.demo.link_proxy import LinkProxy
 from desktop.ui.app import BranchWindow, application
 from desktop.ui.bridge import EngineBridge
+from desktop.ui.collector import GuiThreadCollector
 from desktop.ui.main_window import MainWindow
 from desktop.ui.session import Session
 from tests.support.desktop_engine import FAST, Installation, enrolled_installation
@@ -37,6 +38,17 @@ def settings_in_tmp(tmp_path: Path) -> Iterator[None]:
 def qapp() -> QApplication:
     """pytest-qt's application, made the way the app makes it."""
     return application(["branchsync-tests"])
+
+
+@pytest.fixture(autouse=True)
+def garbage_on_the_gui_thread(qapp: QApplication) -> Iterator[GuiThreadCollector]:
+    """As in the app, cycles are collected on the GUI thread while a UI test runs; after
+    it, its leftovers die here too, and the tests that follow collect as usual."""
+    collector = qapp.findChild(GuiThreadCollector)
+    assert isinstance(collector, GuiThreadCollector), "application() installs the collector"
+    collector.start()
+    yield collector
+    collector.stop()
 
 
 @pytest.fixture
