@@ -93,6 +93,7 @@ from desktop.sync.events import (
     UnknownFrame,
 )
 from desktop.sync.failures import OUTCOME_OF_FAILURE, describe
+from desktop.sync.frames import following
 from desktop.sync.phases import (
     PULL_TRANSITIONS,
     PULLS_IN_FLIGHT,
@@ -135,6 +136,9 @@ class CoreConfig:
     """Consecutive pushes answered ``clock_skew`` before pushing stops until the next connection."""
     retry_delay: float = 5.0
     """Seconds to wait after a 429 that came without ``Retry-After`` (a 503 always has one)."""
+    held_changes: int = 2_000
+    """At most this many changes heard during a pull are kept to apply after it (the rest
+    are pulled): a bound on memory, far above what crosses a pull at a busy company's pace."""
     retry_spread: float = 0.5
     """A delay the server gave is waited out stretched by up to this share of itself: a
     fleet told "1 s" together must not come back together."""
@@ -173,6 +177,10 @@ class SyncCore:
         self._known_head = 0
         self._heard_in_pull = 0
         """The newest ``changes`` frame heard while a pull was on its way (0: none)."""
+        self._held: list[ChangesFrame] = []
+        """The frames heard while a pull was on its way (up to ``CoreConfig.held_changes``): what
+        carries on from the page is applied with it, not pulled again."""
+        self._held_changes = 0
         self._pull_since = 0
         self._skew_strikes = 0
         self._echo_due = False
@@ -468,6 +476,9 @@ class SyncCore:
             return
         if self._pull in PULLS_IN_FLIGHT:
             self._heard_in_pull = max(self._heard_in_pull, frame.to)  # pulled after it lands if not in it
+            if self._held_changes + len(frame.changes) <= self._config.held_changes:
+                self._held.append(frame)
+                self._held_changes += len(frame.changes)
         elif (
             frame.from_ > self._cursor
             or self._pulling
@@ -487,6 +498,7 @@ class SyncCore:
         out.append(ResetEpoch(epoch))
         self._epoch = epoch
         self._cursor = self._known_head = 0
+        self._release_held()  # changes of the history we are leaving
         self._reset_to(ResetSignal.NEW_EPOCH)
         self._pull_to(PullSignal.RESET)
         return True
@@ -497,6 +509,7 @@ class SyncCore:
         stale = self._pull is PullState.STALE  # asked before an epoch reset: its cursor means nothing now
         self._pull_to(PullSignal.LANDED)
         heard, self._heard_in_pull = self._heard_in_pull, 0
+        held = self._release_held()
         if stale:
             return
         response = event.response
@@ -507,17 +520,28 @@ class SyncCore:
             self._on_failure(Failure.PROTOCOL, "a pull page with more to come did not advance", out, None)
             return
         before = self._cursor
-        self._cursor = max(before, response.cursor)  # never backwards, whatever the server says
+        page_end = self._cursor = max(before, response.cursor)  # never backwards, whatever the server says
         self._known_head = max(self._known_head, self._cursor)
+        tail = None
+        if not response.has_more and heard > page_end and not self._outbox_first:
+            # frames that crossed this pull: what carries on from the page needs no pull
+            tail = following(held, page_end)
+            self._cursor = page_end if tail is None else tail.to
         if response.has_more or heard > self._cursor:  # more, or a frame newer than this page
             self._pull_to(PullSignal.WANT)
         more = self._pull is PullState.WANTED
         if more:
             self._start_pull(out)  # fetch the next page while the runner applies this one
-        if response.changes or self._cursor != before:
-            out.append(ApplyChanges(tuple(response.changes), self._cursor, self._epoch))
+        if response.changes or page_end != before:
+            out.append(ApplyChanges(tuple(response.changes), page_end, self._epoch))
+        if tail is not None:
+            out.append(ApplyChanges(tuple(tail.changes), tail.to, self._epoch))
         if not more:
             self._caught_up(event.timing, out)
+
+    def _release_held(self) -> list[ChangesFrame]:
+        held, self._held, self._held_changes = self._held, [], 0
+        return held
 
     def _caught_up(self, timing: Timing, out: list[Action]) -> None:
         self._last_sync = datetime.fromtimestamp(timing.received_ms / 1000, UTC)

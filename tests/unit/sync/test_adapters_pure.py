@@ -18,7 +18,7 @@ from desktop.sync.errors import (
     error_for_status,
 )
 from desktop.sync.events import Failure, InvalidFrame, UnknownFrame
-from desktop.sync.frames import continues, join_changes, parse_frame, status_text
+from desktop.sync.frames import continues, following, join_changes, parse_frame, status_text
 from desktop.sync.ws_client import socket_url
 from protocol.messages import ChangesFrame, HelloFrame, ResyncFrame
 from tests.unit.sync.wire import changes_frame, hlc
@@ -144,3 +144,27 @@ def test_a_single_frame_is_its_own_join_and_a_gap_is_refused() -> None:
     assert not continues(HelloFrame(type="hello", server_hlc=hlc(), head=3, epoch="e"), only)
     with pytest.raises(ValueError, match="continue"):
         join_changes([only, changes_frame(4, 5)])
+
+
+@pytest.mark.parametrize(
+    ("heard", "cursor", "expected"),
+    [
+        ([(2, 3), (3, 5)], 2, (3, 4, 5)),  # carries on from the cursor
+        ([(0, 1), (1, 4), (4, 5)], 2, (3, 4, 5)),  # covered frames skipped, an overlap trimmed
+        ([(2, 4), (3, 6)], 2, (3, 4, 5, 6)),  # frames overlapping one another: each change once
+        ([(2, 3), (4, 5)], 2, (3,)),  # stops at the gap (change 4 was never heard)
+        ([(3, 4)], 2, None),  # starts past the cursor
+        ([(0, 2)], 2, None),  # nothing new
+        ([], 2, None),
+    ],
+)
+def test_following_takes_what_carries_on_from_the_cursor(
+    heard: list[tuple[int, int]], cursor: int, expected: tuple[int, ...] | None
+) -> None:
+    tail = following([changes_frame(first, last) for first, last in heard], cursor)
+    if expected is None:
+        assert tail is None
+    else:
+        assert tail is not None
+        assert (tail.from_, tail.to) == (cursor, expected[-1])
+        assert tuple(change.seq for change in tail.changes) == expected

@@ -165,12 +165,47 @@ TRANSCRIPTS: dict[str, list[Step]] = {
         (PullSucceeded(page([], 3), TIMING), [Pull(3)]),
         (PullSucceeded(page([], 3), TIMING), []),
     ],
-    "frames during a pull are not applied; the pull goes on until it covers them": [
+    "frames heard during a pull wait for it; what carries on from its page is applied, not pulled": [
         (start(), [OpenSocket()]),
         (SocketOpened(hello(head=2), TIMING), [MEASURED, FETCH, Pull(0)]),
-        (FrameReceived(changes_frame(0, 3)), []),
-        (PullSucceeded(page([1, 2], 2), TIMING), [Pull(2), applied([1, 2], 2)]),
-        (PullSucceeded(page([3], 3), TIMING), [applied([3], 3), SendStatus(3, 0)]),
+        (FrameReceived(changes_frame(1, 3)), []),  # overlaps the page: only change 3 is new
+        (FrameReceived(changes_frame(3, 4)), []),
+        (PullSucceeded(page([1, 2], 2), TIMING), [applied([1, 2], 2), applied([3, 4], 4), SendStatus(4, 0)]),
+        (FrameReceived(changes_frame(4, 5)), [applied([5], 5), SendStatus(5, 0)]),  # listening again
+    ],
+    "frames heard during a pull past a gap are pulled": [
+        (start(), [OpenSocket()]),
+        (SocketOpened(hello(head=2), TIMING), [MEASURED, FETCH, Pull(0)]),
+        (FrameReceived(changes_frame(2, 3)), []),
+        (FrameReceived(changes_frame(4, 5)), []),  # 3 -> 4 never heard
+        (PullSucceeded(page([1, 2], 2), TIMING), [Pull(3), applied([1, 2], 2), applied([3], 3)]),
+        (PullSucceeded(page([4, 5], 5), TIMING), [applied([4, 5], 5), SendStatus(5, 0)]),
+    ],
+    "past the bound, frames heard during a pull are pulled instead of held": [
+        (start(), [OpenSocket()]),
+        (SocketOpened(hello(head=2), TIMING), [MEASURED, FETCH, Pull(0)]),
+        (FrameReceived(changes_frame(2, 4)), []),
+        (FrameReceived(changes_frame(4, 6)), []),  # 4 changes held would pass PREDICTABLE's 3
+        (PullSucceeded(page([1, 2], 2), TIMING), [Pull(4), applied([1, 2], 2), applied([3, 4], 4)]),
+        (PullSucceeded(page([5, 6], 6), TIMING), [applied([5, 6], 6), SendStatus(6, 0)]),
+    ],
+    "frames held from before a new epoch are dropped with the old history": [
+        *_connected(cursor=3),
+        (FrameReceived(changes_frame(4, 5)), [Pull(3)]),  # a gap
+        (FrameReceived(changes_frame(5, 6)), []),  # held
+        (FrameReceived(hello(head=1, epoch="epoch-2")), [ResetEpoch("epoch-2")]),
+        (PullSucceeded(page([4, 5], 5), TIMING), [Pull(0)]),  # asked before the reset: stale
+        (
+            PullSucceeded(page([1], 1, epoch="epoch-2"), TIMING),
+            [applied([1], 1, "epoch-2"), FinishEpochReset()],
+        ),
+    ],
+    "a page with more to come is followed by a pull, whatever was heard meanwhile": [
+        (start(), [OpenSocket()]),
+        (SocketOpened(hello(head=4), TIMING), [MEASURED, FETCH, Pull(0)]),
+        (FrameReceived(changes_frame(3, 4)), []),
+        (PullSucceeded(page([1], 1, has_more=True), TIMING), [Pull(1), applied([1], 1)]),
+        (PullSucceeded(page([2, 3, 4], 4), TIMING), [applied([2, 3, 4], 4), SendStatus(4, 0)]),
     ],
     "resync: close, reconnect and pull": [
         *_connected(cursor=3),

@@ -53,10 +53,12 @@ PREDICTABLE = CoreConfig(
     max_restamps=2,
     retry_delay=5.0,
     retry_spread=0.0,
+    held_changes=3,
     status_interval=0.0,
 )
 """No jitter: reconnection delays are 0, 1, 2, 4, 4, ... (0, 1, 1, ... for 30 s after a
-restart) and the server's delays exact, so transcripts can spell them out.
+restart) and the server's delays exact, so transcripts can spell them out. At most 3
+changes heard during a pull are held.
 A ``status`` frame per change (no coalescing): ``STATUS_TRANSCRIPTS`` cover the window."""
 
 Step = tuple[Event, Sequence[Action]]
