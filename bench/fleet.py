@@ -133,6 +133,8 @@ class _Engine:
         self.status: Any = None
         self.last_error: str | None = None
         self.online_since: float | None = None
+        self.came_online: float | None = None
+        """When the engine last turned online (kept while it is busy again: "back" after a fault)."""
         self.offline_since: float | None = None
         self.cut = False
         self.restored_at: float | None = None
@@ -170,7 +172,7 @@ class _Engine:
         self.status = status
         if status.state is EngineState.ONLINE:
             if self.online_since is None:
-                self.online_since = now
+                self.online_since = self.came_online = now
                 self.offline_since = None
             if self.restored_at is not None and status.pending == 0:
                 with self.worker.data_lock:
@@ -327,6 +329,7 @@ class _Worker:
         return {
             str(i): {
                 "online_since": e.online_since,
+                "came_online": e.came_online,
                 "synced": e.status is not None
                 and e.status.state is EngineState.ONLINE
                 and e.status.pending == 0,
@@ -872,15 +875,18 @@ class Fleet:
         sigterm = time.time()
         healthy_s = server.restart()
 
+        # Back = reconnected and caught up once since the SIGTERM (online, nothing in flight);
+        # "all online at one instant" would wait for a moment when none of 200 engines is
+        # pushing or pulling, which at 5 writes/s is luck.
         def back(states: dict[int, dict[str, Any]]) -> bool:
-            return all((since := states[b]["online_since"]) is not None and since > sigterm for b in mine)
+            return all((since := states[b]["came_online"]) is not None and since > sigterm for b in mine)
 
         waited = self.wait_for(back, 60)
         states = self.states()
         back_s = [
             since - sigterm
             for b in mine
-            if (since := states[b]["online_since"]) is not None and since > sigterm
+            if (since := states[b]["came_online"]) is not None and since > sigterm
         ]
         self._ask_all(("fault", index, False))
         self.windows.append((sigterm, time.time()))
