@@ -50,8 +50,8 @@ class SyncThread:
 
     def start(self) -> None:
         """Start the engine's thread; returns at once."""
-        # The process's TLS context is built here, on the caller's (GUI) thread, before any
-        # engine thread runs: OpenSSL work racing the GUI thread has crashed the process.
+        # The process's shared TLS context is built here, once, on the caller's thread, so the
+        # engine's start does not spend its first moments parsing certificates.
         default_client_context()
         self._thread.start()
         self._started.wait()
