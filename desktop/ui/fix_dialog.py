@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
 from desktop.cache import NotFound, RejectedMutation, StorageError, ValidationFailed
@@ -42,9 +43,10 @@ class FixDialog(QDialog):
         for name in known:
             self.rows.fields[name].editor.set_value(refused.fields[name])
         intro = QLabel(f"The server refused this change: {refused.message}")
-        intro.setWordWrap(True)
         self.problem = QLabel()
-        self.problem.setWordWrap(True)
+        for label in (intro, self.problem):  # the server's words, shown as written: never as markup
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            label.setWordWrap(True)
         paint_error(self.problem, self)
         self.problem.hide()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)

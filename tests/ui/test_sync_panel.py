@@ -10,7 +10,7 @@ import uuid
 
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QLineEdit, QMessageBox
+from PySide6.QtWidgets import QLabel, QLineEdit, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from desktop.cache import Cache
@@ -20,14 +20,14 @@ from desktop.ui.sync_panel import SyncPanel
 from protocol.messages import ErrorDetail, MutationResult
 
 
-def _refused_client(cache: Cache) -> str:
+def _refused_client(cache: Cache, reason: str = "this number is barred") -> str:
     """A client created here whose mutation the server refused (its phone, says the server)."""
     row_id = cache.create("clients", {"name": "Rita Refused", "phone": "+44 20 7946 0000"})
     (entry,) = cache.pending_batch()
     answer = MutationResult(
         id=uuid.UUID(entry.mutation_id),
         status="rejected",
-        error=ErrorDetail(code="invalid_phone", message="this number is barred", field="phone"),
+        error=ErrorDetail(code="invalid_phone", message=reason, field="phone"),
     )
     cache.apply_push_results([entry], [answer])
     return row_id
@@ -76,6 +76,24 @@ def test_fix_and_retry_queues_the_corrected_change(window: MainWindow, cache: Ca
     (entry,) = cache.pending_batch()
     assert entry.fields["phone"] == "+44 20 7946 0001" and entry.row_id == row_id
     qtbot.waitUntil(lambda: panel.tabs.tabText(2) == "Refused (0)")
+
+
+def test_the_fix_dialog_shows_the_servers_reason_as_written_never_as_markup(
+    window: MainWindow, cache: Cache, qtbot: QtBot
+) -> None:
+    reason = '<a href="https://example.invalid/">click</a> <b>barred</b>'
+    _refused_client(cache, reason)
+    panel = _panel_on_the_refused_change(window)
+    QTest.mouseClick(panel.fix_button, Qt.MouseButton.LeftButton)
+    dialog = panel.fix_dialog
+    under_phone = dialog.rows.messages["phone"]
+    assert under_phone.text() == reason
+    assert under_phone.textFormat() == Qt.TextFormat.PlainText
+    (intro,) = [
+        label for label in dialog.findChildren(QLabel) if label.text().startswith("The server refused")
+    ]
+    assert intro.textFormat() == Qt.TextFormat.PlainText and reason in intro.text()
+    assert not intro.openExternalLinks() and not under_phone.openExternalLinks()
 
 
 def test_discard_asks_then_takes_the_change_back_out(window: MainWindow, cache: Cache, qtbot: QtBot) -> None:

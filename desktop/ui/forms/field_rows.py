@@ -59,6 +59,7 @@ class FieldRows(QObject):
         self.messages: dict[str, QLabel] = {}
         for spec in fields:
             message = QLabel()
+            message.setTextFormat(Qt.TextFormat.PlainText)  # messages may be the server's words, not markup
             message.setWordWrap(True)
             message.setObjectName(f"error_{spec.name}")
             paint_error(message, owner)
