@@ -6,7 +6,9 @@ queued in the outbox), in transactions of a few hundred rows; a refused row is
 reported with its line number and the others still go in.
 
 CSV cells are text: an empty cell is an empty field, and ``tags`` is written
-``a;b`` (or a JSON list, when a tag holds a ``;``).
+``a;b`` (or a JSON list, when a tag holds a ``;``). A cell a spreadsheet would run as a
+formula (``=``, ``+``, ``-``, ``@``, tab, carriage return first) is exported behind a single
+quote, as OWASP advises against CSV injection, and import takes that quote off again.
 """
 
 from __future__ import annotations
@@ -28,12 +30,14 @@ __all__ = [
     "ImportReport",
     "ParsedRow",
     "Problem",
+    "defuse_formula",
     "export_csv",
     "export_json",
     "format_tags",
     "import_csv",
     "parse_csv",
     "parse_tags",
+    "restore_formula",
 ]
 
 _BATCH = 500
@@ -115,8 +119,25 @@ def _header(collection: Collection, cells: list[str]) -> list[str]:
     return names
 
 
+# What makes a spreadsheet read a cell as a formula; the quote itself, so that it round-trips.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_QUOTE = "'"
+
+
+def defuse_formula(cell: str) -> str:
+    """``cell`` behind a single quote when a spreadsheet would run it (or it starts with one)."""
+    return _QUOTE + cell if cell.startswith((*_FORMULA_STARTS, _QUOTE)) else cell
+
+
+def restore_formula(cell: str) -> str:
+    """The exact inverse of ``defuse_formula`` on what it wrote; other cells stay as they are."""
+    quoted = cell.startswith(_QUOTE) and cell[1:].startswith((*_FORMULA_STARTS, _QUOTE))
+    return cell[1:] if quoted else cell
+
+
 def _cell_value(collection: Collection, name: str, cell: str) -> Any:
     spec = collection.field(name)
+    cell = restore_formula(cell)
     if not cell.strip():
         return None
     if spec is not None and spec.kind is FieldKind.TAGS:
@@ -204,8 +225,8 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, list):
-        return format_tags(value)
-    return str(value)
+        return defuse_formula(format_tags(value))
+    return defuse_formula(str(value))
 
 
 def export_csv(collection: Collection, records: Iterable[Record], out: TextIO) -> None:

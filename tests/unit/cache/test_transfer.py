@@ -7,7 +7,16 @@ import io
 import pytest
 
 from desktop.cache import BadFile, Record
-from desktop.cache.transfer import ParsedRow, Problem, export_csv, format_tags, parse_csv, parse_tags
+from desktop.cache.transfer import (
+    ParsedRow,
+    Problem,
+    defuse_formula,
+    export_csv,
+    format_tags,
+    parse_csv,
+    parse_tags,
+    restore_formula,
+)
 from protocol.collections import CLIENTS
 
 
@@ -56,3 +65,35 @@ def test_export_writes_an_id_column_then_every_field() -> None:
     out = io.StringIO()
     export_csv(CLIENTS, [Record("clients", "r1", {"name": "Ada, B.", "tags": ["x"]}, {}, False)], out)
     assert out.getvalue() == 'id,name,phone,email,notes,home_branch_id,tags\nr1,"Ada, B.",,,,,x\n'
+
+
+DANGEROUS = ['=HYPERLINK("https://example.invalid","x")', "+SUM(A1:A9)", "-2+3", "@cmd", "\tx", "\rx"]
+
+
+def test_export_puts_a_quote_before_every_cell_a_spreadsheet_would_run() -> None:
+    out = io.StringIO()
+    fields = {"name": "=HYPERLINK(1)", "phone": "+44 20 7946 0000", "notes": "@cmd", "tags": ["-x"]}
+    export_csv(CLIENTS, [Record("clients", "r1", fields, {}, False)], out)
+    assert out.getvalue().splitlines()[1] == "r1,'=HYPERLINK(1),'+44 20 7946 0000,,'@cmd,,'-x"
+
+
+@pytest.mark.parametrize("value", [*DANGEROUS, "'", "'=x", "''=x", "'plain", "plain", "a=b", ""])
+def test_a_defused_cell_reads_back_as_it_was(value: str) -> None:
+    assert restore_formula(defuse_formula(value)) == value
+    assert not defuse_formula(value).startswith(("=", "+", "-", "@", "\t", "\r"))
+
+
+def test_an_exported_file_imports_back_to_the_same_values() -> None:
+    fields = {"name": "=1+1", "phone": "+1 555 0100", "notes": "'quoted' and plain", "tags": ["@a", "b"]}
+    out = io.StringIO()
+    export_csv(CLIENTS, [Record("clients", "r1", fields, {}, False)], out)
+
+    rows, problems = parse_csv(CLIENTS, out.getvalue())
+
+    assert problems == []
+    assert {name: rows[0].fields[name] for name in fields} == fields
+
+
+def test_a_hand_made_cell_with_a_leading_quote_keeps_it() -> None:
+    rows, _ = parse_csv(CLIENTS, "name\n'Connor\n")
+    assert rows[0].fields["name"] == "'Connor"
