@@ -106,7 +106,8 @@ class CloseCode(IntEnum):
     handshake with HTTP 426 ``update_required``: update the app."""
     POLICY_VIOLATION = 1008
     """The handshake was refused (no or unknown token, rate limited) where the server
-    cannot answer it with an HTTP error; the reason says why."""
+    cannot answer it with an HTTP error, or the client sent a frame too large or too
+    many frames (reason ``frame too large`` / ``too many frames``); the reason says why."""
     SERVICE_RESTART = 1012
     """This server process is stopping: reconnect (to it or another one)."""
     RESYNC = 4000

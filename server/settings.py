@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     """Attempts one address may make at once: a whole office rolling out at 9:00 behind one NAT."""
     ws_queue_frames: int = Field(default=256, ge=1)
     """Frames a socket may fall behind before it gets ``resync`` and is closed."""
+    ws_client_frames_per_s: float = Field(default=10.0, gt=0)
+    """Sustained frames per second one device may send over its sockets (an engine sends a
+    ``status`` at most every 5 s); a device going faster has the socket closed 1008."""
+    ws_client_frame_burst: int = Field(default=100, ge=1)
+    """Frames one device may send at once before ``ws_client_frames_per_s`` applies."""
+    ws_client_frame_bytes: int = Field(default=64 * 1024, ge=256)
+    """Largest frame a client may send (a ``status`` frame is ~100 bytes); a larger one closes
+    the socket 1008."""
     ws_ping_interval_s: float = Field(default=20.0, gt=0)
     ws_ping_timeout_s: float = Field(default=20.0, gt=0)
     db_pool_size: int = Field(default=10, ge=1)

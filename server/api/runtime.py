@@ -55,6 +55,8 @@ class Runtime:
     """The devices' newest ``status`` frames, until the flusher stores them."""
     limiter: RateLimiter
     """Per-device request rate (``settings.rate_per_s``, bursts of ``rate_burst``)."""
+    frame_limiter: RateLimiter
+    """Frames each device may send over its sockets (``ws_client_frames_per_s``)."""
     enroll_limiter: RateLimiter
     """Enrolment attempts per network address (``settings.enroll_rate_per_min``)."""
     admin_login_limiter: RateLimiter
@@ -88,6 +90,7 @@ class Runtime:
             fanout=fanout,
             statuses=statuses,
             limiter=RateLimiter(settings.rate_per_s, settings.rate_burst),
+            frame_limiter=RateLimiter(settings.ws_client_frames_per_s, settings.ws_client_frame_burst),
             enroll_limiter=RateLimiter(settings.enroll_rate_per_min / 60, settings.enroll_burst),
             admin_login_limiter=RateLimiter(ADMIN_LOGIN_RATE_PER_S, ADMIN_LOGIN_BURST),
         )

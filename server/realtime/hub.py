@@ -87,6 +87,8 @@ class FanoutStats:
     revoked_closes: int = 0
     status_frames: int = 0
     ignored_client_frames: int = 0
+    policy_closes: int = 0
+    """Sockets closed 1008 for a frame too large or a device sending too fast."""
 
 
 class Subscription:

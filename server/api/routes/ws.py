@@ -9,7 +9,9 @@ has broadcast, which may trail a commit by a few milliseconds; a client whose cu
 differs from a frame's ``from`` pulls, as the contract says, and loses nothing.
 
 Close codes (``protocol.wire.CloseCode``): 4000 after ``resync`` (the socket fell
-behind), 4401 (device revoked), 1012 (this server is restarting).
+behind), 4401 (device revoked), 1012 (this server is restarting), 1008 (the client sent
+a frame over ``ws_client_frame_bytes`` or its device sent frames faster than
+``ws_client_frames_per_s``, reason ``frame too large`` / ``too many frames``).
 
 Each socket runs two tasks: the sender carries out its subscription's actions and the
 receiver reads the client's ``status`` frames into this process's status table (no
@@ -24,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from contextlib import suppress
 from datetime import UTC, datetime
 
@@ -37,7 +40,7 @@ from protocol.wire import SOCKET_PATH, CloseCode
 from server.api.error_handlers import database_refusal, database_unavailable, error_response
 from server.api.runtime import Runtime
 from server.identity.authentication import AuthenticatedDevice, authenticate, bearer_token
-from server.identity.rate_limit import retry_after_header
+from server.identity.rate_limit import RateLimiter, retry_after_header
 from server.realtime.device_status import DeviceStatus
 from server.realtime.frames import (
     CLOSE_CODES,
@@ -102,6 +105,19 @@ async def _authenticate(websocket: WebSocket, runtime: Runtime) -> Authenticated
         await _deny(websocket, 429, ErrorCode.RATE_LIMITED, "too many connections from this device", headers)
         return None
     return device
+
+
+def _abuse(size: int, max_bytes: int, limiter: RateLimiter, device_id: uuid.UUID) -> str | None:
+    """Why a client frame ends its socket (too large, or its device sends too fast), or None.
+
+    The rate is per device, so opening more sockets does not buy a flood more room; the
+    limits sit far above what an engine sends (a ``status`` frame of ~100 bytes every 5 s).
+    """
+    if size > max_bytes:
+        return "frame too large"
+    if limiter.acquire(device_id, time.monotonic()) > 0:
+        return "too many frames"
+    return None
 
 
 class _Session:
@@ -172,12 +188,21 @@ class _Session:
 
     async def _receive_loop(self) -> None:
         statuses = self.runtime.statuses
+        settings = self.runtime.settings
         while True:
             message = await self.websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return
             text: str | None = message.get("text")
             data: str | bytes = text if text is not None else message.get("bytes") or b""
+            abuse = _abuse(
+                len(data), settings.ws_client_frame_bytes, self.runtime.frame_limiter, self.device.id
+            )
+            if abuse is not None:
+                self.hub.stats.policy_closes += 1
+                log.warning("closing a socket of device %s: %s", self.device.id, abuse)
+                await self.websocket.close(CloseCode.POLICY_VIOLATION, abuse)
+                return
             match parse_client_frame(data):
                 case StatusFrame() as status:
                     self.hub.stats.status_frames += 1

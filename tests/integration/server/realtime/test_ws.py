@@ -344,3 +344,46 @@ async def test_a_change_committed_above_one_rolled_back_still_reaches_the_socket
     finally:
         await engine.dispose()
     assert [c["seq"] for f in frames for c in f["changes"]] == [above["seq"]]
+
+
+async def _flood(ws: ClientConnection, frames: int, text: str) -> None:
+    """Send ``text`` ``frames`` times, stopping quietly once the server has closed."""
+    try:
+        for _ in range(frames):
+            await ws.send(text)
+    except websockets.ConnectionClosed:
+        pass
+
+
+async def test_a_socket_flooding_frames_is_closed_for_policy_and_others_keep_going(
+    start: Callable[..., Running],
+) -> None:
+    running = start(ws_client_frames_per_s=5, ws_client_frame_burst=20)
+    abuser, neighbour = await running.device("Abuser"), await running.device("Neighbour")
+    status = json.dumps({"type": "status", "cursor": 0, "pending": 0})
+    async with (
+        await open_socket(running.server.ws_url, abuser) as ws,
+        await open_socket(running.server.ws_url, neighbour) as calm,
+    ):
+        await next_frame(ws)
+        hello = await next_frame(calm)
+        await _flood(ws, 2_000, status)
+        code, _ = await closed_by_server(ws)
+        assert code == 1008
+        assert ws.close_reason == "too many frames"
+        async with httpx.AsyncClient(base_url=running.server.url, timeout=30) as http:
+            results = await push_clients(http, neighbour, 1)
+        await changes_until(calm, hello["head"], results[-1]["seq"])
+
+
+async def test_a_frame_larger_than_the_limit_closes_the_socket_for_policy(
+    start: Callable[..., Running],
+) -> None:
+    running = start(ws_client_frame_bytes=1024)
+    device = await running.device()
+    async with await open_socket(running.server.ws_url, device) as ws:
+        await next_frame(ws)
+        await _flood(ws, 1, "x" * 2048)
+        code, _ = await closed_by_server(ws)
+        assert code == 1008
+        assert ws.close_reason == "frame too large"
