@@ -17,10 +17,11 @@ flush for each was most of what applying them cost.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,17 @@ __all__ = ["DEFAULT_BUSY_TIMEOUT_MS", "Database"]
 
 DEFAULT_BUSY_TIMEOUT_MS = 5_000
 """How long a write waits for another connection's write lock before giving up."""
+
+
+def _create_private(path: Path) -> None:
+    """Create the file readable by this user only, when it is missing.
+
+    It holds every client of the company; SQLite would create it (and its ``-wal`` and
+    ``-shm``, which take the main file's permissions) by the umask, world-readable in an
+    existing 0755 folder. An existing file is left as it is: IT may have set it.
+    """
+    with storage_errors(), suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 class Database:
@@ -53,6 +65,7 @@ class Database:
         on_commit: Callable[[], None] | None = None,
     ) -> None:
         self.path = path
+        _create_private(path)
         self._on_commit = on_commit
         self._busy_timeout_ms = busy_timeout_ms
         self._engine = self._create_engine()

@@ -34,7 +34,7 @@ def mark_code_used(data_dir: Path, code: str) -> None:
     path = data_dir / USED_CODES_FILENAME
     used = _read(path)
     used.setdefault(_digest(code), datetime.now(UTC).isoformat(timespec="seconds"))
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=".enroll-codes-", dir=data_dir)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:

@@ -5,6 +5,7 @@ The disk-full and read-only cases run on a real, tiny tmpfs (the suite runs as r
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 from collections.abc import Iterator
@@ -115,3 +116,22 @@ def test_our_own_sql_mistakes_are_not_dressed_up_as_storage_errors(data_dir: Pat
     finally:
         db.close()
     assert classify(ValueError("bug")) is None
+
+
+def test_a_new_cache_file_is_readable_by_its_user_only_even_in_an_open_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "shared"
+    folder.mkdir(mode=0o755)
+    previous = os.umask(0o022)
+    try:
+        cache = Cache(folder)
+        try:
+            cache.create("clients", {"name": "Ada Private"})
+            files = [database_path(folder), *folder.glob("*-wal"), *folder.glob("*-shm")]
+            assert len(files) == 3
+            assert {path.name: oct(path.stat().st_mode & 0o777) for path in files} == {
+                path.name: oct(0o600) for path in files
+            }
+        finally:
+            cache.close()
+    finally:
+        os.umask(previous)
