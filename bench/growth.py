@@ -159,8 +159,10 @@ async def _run(args: argparse.Namespace, admin_url: str) -> int:
         await upgrade(engine)
         writer = Writer(engine, HybridLogicalClock("server"), 60.0, _NoCounter())
         rng = random.Random(11)
+        devices = [uuid.uuid4() for _ in range(args.branches)]
         branches: list[tuple[uuid.UUID, HybridLogicalClock, list[uuid.UUID]]] = [
-            (uuid.uuid4(), HybridLogicalClock(f"dev-{i:03d}"), []) for i in range(args.branches)
+            (device, HybridLogicalClock(str(device)), [])
+            for device in devices  # a device stamps as itself
         ]
         print(machine_line())
         print(

@@ -16,12 +16,12 @@ from typing import Any
 from protocol.collections import MAX_TAG_LENGTH, MAX_TAGS, Collection, Field, FieldKind
 from protocol.errors import ErrorCode, FieldError
 
-__all__ = ["normalise_datetime", "validate_fields", "validate_value"]
+__all__ = ["UNSTORABLE", "normalise_datetime", "printable", "validate_fields", "validate_value"]
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{3,}$")
 _INTEGER_TEXT = re.compile(r"-?[0-9]+")
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 """NUL (PostgreSQL text refuses it) and lone surrogates (not encodable as UTF-8)."""
 _SHOWN = 80
 
@@ -69,6 +69,15 @@ def validate_value(spec: Field, value: Any) -> tuple[Any, FieldError | None]:
     return checker(spec, value)
 
 
+def printable(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, with NUL and lone surrogates made U+FFFD.
+
+    For client-supplied text that goes back into an answer or a log table: JSON and
+    PostgreSQL must be able to encode it, and a huge input must not be echoed whole.
+    """
+    return UNSTORABLE.sub("\ufffd", text[:limit])
+
+
 def _error(code: ErrorCode, spec: Field, message: str) -> tuple[Any, FieldError]:
     return None, FieldError(code, spec.name, message)
 
@@ -86,7 +95,7 @@ def _unstorable(spec: Field) -> tuple[Any, FieldError | None]:
 def _text(spec: Field, value: Any) -> tuple[Any, FieldError | None]:
     if not isinstance(value, str):
         return _error(ErrorCode.INVALID_TYPE, spec, f"{spec.name} must be text")
-    if _UNSTORABLE.search(value):
+    if UNSTORABLE.search(value):
         return _unstorable(spec)
     text = value.strip()
     if spec.max_length is not None and len(text) > spec.max_length:
@@ -186,7 +195,7 @@ def _tags(spec: Field, value: Any) -> tuple[Any, FieldError | None]:
         return _error(ErrorCode.INVALID_TYPE, spec, f"{spec.name} must be a list of text")
     tags: list[str] = []
     for tag in value:
-        if _UNSTORABLE.search(tag):
+        if UNSTORABLE.search(tag):
             return _unstorable(spec)
         tag = tag.strip()
         if len(tag) > MAX_TAG_LENGTH:

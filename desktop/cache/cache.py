@@ -217,7 +217,8 @@ class Cache:
         epoch: str | None = None,
         branch_timezone: str | None = None,
     ) -> None:
-        """Record a successful enrolment; the device id becomes the HLC node from now on.
+        """Record a successful enrolment; the device id becomes the HLC node from now on,
+        and that of the writes still queued (``restamp.adopt_device_node``).
 
         The branch also goes into the directory, so its name and zone are known at once.
         """
@@ -231,6 +232,7 @@ class Cache:
             if epoch is not None and read_values(conn, [Key.EPOCH]).get(Key.EPOCH) is None:
                 values[Key.EPOCH] = epoch
             write_values(conn, values)
+            restamp.adopt_device_node(conn, device_id)
             directory.remember_branch(
                 conn, BranchInfo(id=branch_id, name=branch_name, timezone=branch_timezone)
             )

@@ -22,13 +22,13 @@ from sqlalchemy import Connection, select, update
 
 from desktop.cache import rows
 from desktop.cache.clock import WallClock, reset_clock, stamp
-from desktop.cache.outbox import entry_from_mapping
+from desktop.cache.outbox import OutboxEntry, entry_from_mapping
 from desktop.cache.schema import outbox
 from desktop.cache.state import Key, read_values, write_values
-from protocol.hlc import parse
+from protocol.hlc import Timestamp, parse
 from protocol.merge import Row
 
-__all__ = ["restamp_pending"]
+__all__ = ["adopt_device_node", "restamp_pending"]
 
 
 def restamp_pending(
@@ -55,6 +55,36 @@ def restamp_pending(
     reset_clock(conn, max(floors, default=None))
     old_stamps = list(dict.fromkeys(e.hlc for e in future))
     renamed = dict(zip(old_stamps, stamp(conn, wall_ms, len(old_stamps)), strict=True))
+    _rename_stamps(conn, entries, renamed)
+    return len(future)
+
+
+def adopt_device_node(conn: Connection, device_id: str) -> int:
+    """Move the queued writes stamped by another node (the local node before the first
+    enrolment, the old device id before a re-enrolment) to ``device_id``.
+
+    The server accepts a pushed stamp only from the device it names, and a conflict
+    record then names the device that really made the write. Only the node changes:
+    wall time and counter, and so the writes' order, stay as they were.
+
+    Returns:
+        How many queued mutations were re-stamped.
+    """
+    entries = [entry_from_mapping(m) for m in conn.execute(select(outbox).order_by(outbox.c.seq)).mappings()]
+    renamed = {}
+    for entry in entries:
+        old = parse(entry.hlc)
+        if old.node != device_id:
+            renamed[entry.hlc] = str(Timestamp(old.wall_ms, old.counter, device_id))
+    _rename_stamps(conn, entries, renamed)
+    return sum(entry.hlc in renamed for entry in entries)
+
+
+def _rename_stamps(conn: Connection, entries: list[OutboxEntry], renamed: dict[str, str]) -> None:
+    """Give queued mutations new stamps (old -> new in ``renamed``); the bases of the
+    entries that name an old stamp, and the row clocks that still carry one, follow."""
+    if not renamed:
+        return
     for entry in entries:
         values: dict[str, Any] = {"hlc": renamed[entry.hlc]} if entry.hlc in renamed else {}
         before = {key: [value, renamed.get(clock, clock)] for key, (value, clock) in entry.before.items()}
@@ -62,7 +92,9 @@ def restamp_pending(
             values["before"] = before
         if values:
             conn.execute(update(outbox).where(outbox.c.seq == entry.seq).values(values))
-    for entry in future:
+    for entry in entries:
+        if entry.hlc not in renamed:
+            continue
         new = renamed[entry.hlc]
         collection = rows.collection_named(entry.collection)
         current = rows.load(conn, collection, entry.row_id)
@@ -71,4 +103,3 @@ def restamp_pending(
         clocks = {key: (new if clock == entry.hlc else clock) for key, clock in current.clocks.items()}
         if clocks != current.clocks:
             rows.save_many(conn, collection, [], [(current.id, Row(current.fields, clocks, current.deleted))])
-    return len(future)

@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Column, Table, delete, func, select, text
+from sqlalchemy import Column, Table, delete, func, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.background import cancel_and_wait, repeat
@@ -86,10 +86,10 @@ async def clear_tombstones(engine: AsyncEngine, after: timedelta) -> int:
 
 
 async def _delete_older(engine: AsyncEngine, table: Table, stamp: Column[object], keep: timedelta) -> int:
-    key = next(iter(table.primary_key.columns))
+    key = tuple_(*table.primary_key.columns)  # the whole key: answers are kept per (device, id)
     total = 0
     while True:
-        oldest = select(key).where(stamp < func.now() - keep).limit(BATCH).scalar_subquery()
+        oldest = select(*table.primary_key.columns).where(stamp < func.now() - keep).limit(BATCH)
         async with engine.begin() as conn:
             deleted = (await conn.execute(delete(table).where(key.in_(oldest)))).rowcount
         total += deleted

@@ -96,12 +96,15 @@ enroll_codes = Table(
 applied_mutations = Table(
     "applied_mutations",
     metadata,
+    Column("device_id", UUID(as_uuid=True), primary_key=True),
     Column("id", UUID(as_uuid=True), primary_key=True),
-    Column("device_id", UUID(as_uuid=True), nullable=True),
     Column("result", JSONB, nullable=False),
     Column("applied_at", DateTime(timezone=True), nullable=False, server_default=func.now(), index=True),
+    Column("payload_sha256", LargeBinary, nullable=True),
 )
-"""Every applied mutation id with the answer it got, for idempotent replay."""
+"""Every applied mutation with the answer it got, for idempotent replay: per device (the
+nil UUID for writes no device made), with the digest of what it wrote, so a reused id
+with another write is refused rather than answered as a replay."""
 
 rejections = Table(
     "rejections",

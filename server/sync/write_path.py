@@ -41,6 +41,7 @@ from protocol.collections import COLLECTIONS
 from protocol.hlc import HybridLogicalClock, system_wall_ms
 from protocol.merge import Row
 from protocol.messages import ErrorDetail, Mutation, MutationResult
+from protocol.validate import printable
 from protocol.wire import lost_wire
 from server.errors import ServerError
 from server.store.change_numbers import take_numbers
@@ -54,6 +55,7 @@ from server.sync.write_plan import (
     Plan,
     Rejected,
     RowKey,
+    payload_digest,
     plan_batch,
     plan_compaction,
 )
@@ -74,6 +76,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _ATTEMPTS = 5
+_MAX_FIELD_NAME = 100
+"""Characters of a client-supplied name (field, collection) kept in a rejection."""
+_MAX_MESSAGE = 1000
 _RETRY_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
 
 
@@ -198,7 +203,7 @@ async def write_batch(
     current, seqs, bases = await _lock_rows(conn, ((m.collection, m.row_id) for m in mutations))
     _check_rows(rows, current, mutations)
     driver = await _driver(conn)
-    answered = await _answered(driver, {m.id for m in mutations})
+    answered = await _answered(driver, author, {m.id for m in mutations})
     plan = plan_batch(
         mutations,
         current,
@@ -208,6 +213,7 @@ async def write_batch(
         max_skew_ms=int(max_clock_skew_s * 1000),
         stamp_with_server_clock=stamp_with_server_clock,
         current_bases=bases,
+        author_node=None if author.device_id is None else str(author.device_id),
     )
     head: str | None = None
     if plan.rows:
@@ -279,12 +285,29 @@ async def _lock_rows(
     return current, seqs, bases
 
 
-_ANSWERED = "SELECT id, result::text FROM applied_mutations WHERE id = ANY($1::uuid[])"
+_SERVER_SCOPE = uuid.UUID(int=0)
+"""The idempotency scope of writes no device made (``Author.device_id`` None)."""
+_ANSWERED = (
+    "SELECT id, result::text, payload_sha256 FROM applied_mutations"
+    " WHERE device_id = $1 AND id = ANY($2::uuid[])"
+)
 
 
-async def _answered(driver: Any, ids: set[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
-    """Stored answers of the mutation ids that were applied before."""
-    return {row[0]: json.loads(row[1]) for row in await driver.fetch(_ANSWERED, list(ids))}
+def _scope(author: Author) -> uuid.UUID:
+    """Mutation ids are unique per device: another device's id is another mutation."""
+    return author.device_id or _SERVER_SCOPE
+
+
+async def _answered(driver: Any, author: Author, ids: set[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    """Stored answers of the mutation ids this author applied before (with their
+    ``payload`` digest where one was kept)."""
+    answers: dict[uuid.UUID, dict[str, Any]] = {}
+    for mutation_id, result, digest in await driver.fetch(_ANSWERED, _scope(author), list(ids)):
+        answer = json.loads(result)
+        if digest is not None:
+            answer["payload"] = bytes(digest)
+        answers[mutation_id] = answer
+    return answers
 
 
 def _column_names(name: str) -> tuple[str, ...]:
@@ -328,11 +351,11 @@ _LOCK_ROWS = {name: _lock_sql(name) for name in RECORD_TABLES}
 statement compilation: the first statement of every write."""
 _INSERT_ANSWERS = f"""
 WITH answers AS (
-    INSERT INTO {applied_mutations.name} (id, device_id, result)
-    SELECT id, device_id, result::jsonb
-    FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS answer(id, device_id, result)
+    INSERT INTO {applied_mutations.name} (id, device_id, result, payload_sha256)
+    SELECT id, $2::uuid, result::jsonb, payload_sha256
+    FROM unnest($1::uuid[], $3::text[], $4::bytea[]) AS answer(id, result, payload_sha256)
 )
-SELECT CASE WHEN $4::text IS NULL THEN NULL ELSE pg_notify('{CHANGES_CHANNEL}', $4::text) END
+SELECT CASE WHEN $5::text IS NULL THEN NULL ELSE pg_notify('{CHANGES_CHANNEL}', $5::text) END
 """
 """The answers and the new head's ``NOTIFY`` (sent at commit) in one round trip."""
 
@@ -408,9 +431,14 @@ def _answer(mutation_id: uuid.UUID, outcome: Outcome, seqs: dict[RowKey, int]) -
                 id=mutation_id, status="duplicate", seq=previous["seq"], lost=previous["lost"]
             )
         case Rejected(code=code, message=message, field=field):
-            return MutationResult(
-                id=mutation_id, status="rejected", error=ErrorDetail(code=code, message=message, field=field)
+            # the only answer that can carry client text: made encodable here, so no
+            # answer of a committed batch fails to serialise
+            error = ErrorDetail(
+                code=code,
+                message=printable(message, _MAX_MESSAGE),
+                field=None if field is None else printable(field, _MAX_FIELD_NAME),
             )
+            return MutationResult(id=mutation_id, status="rejected", error=error)
 
 
 async def _remember(
@@ -429,19 +457,15 @@ async def _remember(
         WriteConflict: another request answered one of these mutation ids meanwhile.
     """
     rows = [
-        (
-            mutation.id,
-            author.device_id,
-            result.model_dump_json(include={"seq", "lost"}),
-        )
+        (mutation.id, result.model_dump_json(include={"seq", "lost"}), payload_digest(mutation))
         for mutation, outcome, result in zip(mutations, plan.outcomes, results, strict=True)
         if isinstance(outcome, Applied)
     ]
     if not rows and head is None:
         return
-    ids, devices, answers = (list(column) for column in zip(*rows, strict=True)) if rows else ([], [], [])
+    ids, answers, digests = (list(column) for column in zip(*rows, strict=True)) if rows else ([], [], [])
     try:
-        await driver.fetchval(_INSERT_ANSWERS, ids, devices, answers, head)
+        await driver.fetchval(_INSERT_ANSWERS, ids, _scope(author), answers, digests, head)
     except asyncpg.UniqueViolationError as exc:
         raise WriteConflict("a mutation of this batch was answered by another request meanwhile") from exc
 
@@ -454,19 +478,14 @@ async def _record_rejections(
         {
             "mutation_id": mutation.id,
             "device_id": author.device_id,
-            "collection": _printable(mutation.collection, 100),
+            "collection": printable(mutation.collection, _MAX_FIELD_NAME),
             "row_id": str(mutation.row_id),
             "code": str(outcome.code),
-            "field": None if outcome.field is None else _printable(outcome.field, 100),
-            "message": _printable(outcome.message, 1000),
+            "field": None if outcome.field is None else printable(outcome.field, _MAX_FIELD_NAME),
+            "message": printable(outcome.message, _MAX_MESSAGE),
         }
         for mutation, outcome in zip(mutations, plan.outcomes, strict=True)
         if isinstance(outcome, Rejected)
     ]
     if rows:
         await conn.execute(insert(rejections), rows)
-
-
-def _printable(value: str, limit: int) -> str:
-    """``value`` cut to ``limit`` and made storable (client-supplied text in a log table)."""
-    return value[:limit].replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")

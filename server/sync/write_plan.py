@@ -15,6 +15,8 @@ from a later edit.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +30,17 @@ from protocol.merge import DELETED, Lost, Row, compaction_row, merge, mutation_r
 from protocol.messages import Mutation
 from protocol.validate import validate_fields
 
-__all__ = ["Applied", "Duplicate", "Outcome", "Plan", "Rejected", "RowKey", "plan_batch", "plan_compaction"]
+__all__ = [
+    "Applied",
+    "Duplicate",
+    "Outcome",
+    "Plan",
+    "Rejected",
+    "RowKey",
+    "payload_digest",
+    "plan_batch",
+    "plan_compaction",
+]
 
 RowKey = tuple[str, uuid.UUID]
 """A row: (collection name, row id)."""
@@ -46,8 +58,10 @@ class Applied:
 class Duplicate:
     """The mutation id was applied before: answer as then, change nothing.
 
-    ``previous`` is the stored answer (``{"seq", "lost"}``) of an earlier request, or
-    the ``Applied`` outcome of the same id earlier in this batch.
+    ``previous`` is the stored answer (``{"seq", "lost"}``, and ``"payload"``: the
+    ``payload_digest`` it was applied with, absent for answers stored before digests
+    were kept) of an earlier request, or the ``Applied`` outcome of the same id earlier
+    in this batch.
     """
 
     previous: Mapping[str, Any] | Applied
@@ -85,6 +99,7 @@ def plan_batch(
     max_skew_ms: int,
     stamp_with_server_clock: bool = False,
     current_bases: Mapping[RowKey, Bases] | None = None,
+    author_node: str | None = None,
 ) -> Plan:
     """Decide every mutation of a batch, in order.
 
@@ -100,14 +115,17 @@ def plan_batch(
             after the row's own clocks, so the write wins like a fresh edit; its base
             is then the row as stored (an edit made with the current state in hand).
         current_bases: the stored bases of the rows in ``current`` (absent: none known).
+        author_node: the pushing device's id: a pushed stamp must carry it as its node,
+            so no device writes (and wins conflicts) in another's name. None: any node.
     """
     plan = Plan()
     rows: dict[RowKey, Row] = {}
-    applied_here: dict[uuid.UUID, Applied] = {}
+    applied_here: dict[uuid.UUID, tuple[Applied, bytes]] = {}
     for mutation in mutations:
-        earlier = answered.get(mutation.id) or applied_here.get(mutation.id)
+        digest = payload_digest(mutation)
+        earlier = _earlier_answer(mutation.id, digest, answered, applied_here)
         if earlier is not None:
-            plan.outcomes.append(Duplicate(earlier))
+            plan.outcomes.append(earlier)
             continue
         collection = COLLECTIONS.get(mutation.collection)
         if collection is None:
@@ -123,7 +141,8 @@ def plan_batch(
             hlc = clock.now()
         else:
             hlc = mutation.hlc
-        stamp = _check_stamp(hlc, now_ms=now_ms, max_skew_ms=max_skew_ms)
+        node = None if stamp_with_server_clock else author_node
+        stamp = _check_stamp(hlc, now_ms=now_ms, max_skew_ms=max_skew_ms, node=node)
         if isinstance(stamp, Rejected):
             plan.outcomes.append(stamp)
             continue
@@ -144,9 +163,41 @@ def plan_batch(
             rows[key] = plan.rows[key] = result.row
             plan.bases[key] = merge_bases(known, base, result.changed)
         applied = Applied(key, tuple(lost for lost in result.lost if lost.loser == "incoming"))
-        applied_here[mutation.id] = applied
+        applied_here[mutation.id] = (applied, digest)
         plan.outcomes.append(applied)
     return plan
+
+
+def payload_digest(mutation: Mutation) -> bytes:
+    """SHA-256 of what a mutation writes (collection, row, op, fields), to tell a replay
+    from a different write that reuses its id. The stamp and base are left out: a device
+    re-stamps a queued write after a ``clock_skew`` answer, and that is still a replay."""
+    payload = [mutation.collection, str(mutation.row_id), mutation.op, mutation.fields]
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("ascii")).digest()
+
+
+def _earlier_answer(
+    mutation_id: uuid.UUID,
+    digest: bytes,
+    answered: Mapping[uuid.UUID, Mapping[str, Any]],
+    applied_here: Mapping[uuid.UUID, tuple[Applied, bytes]],
+) -> Duplicate | Rejected | None:
+    """A replay's earlier answer, a refusal when the id came with another write, or None."""
+    if mutation_id in applied_here:
+        previous: Mapping[str, Any] | Applied
+        previous, earlier_digest = applied_here[mutation_id]
+    elif mutation_id in answered:
+        previous = answered[mutation_id]
+        earlier_digest = previous.get("payload", digest)
+    else:
+        return None
+    if earlier_digest != digest:
+        return Rejected(
+            ErrorCode.INVALID_MUTATION,
+            f"mutation id {mutation_id} was already used for a different write; every write needs its own id",
+        )
+    return Duplicate(previous)
 
 
 def plan_compaction(current: Mapping[RowKey, Row], current_bases: Mapping[RowKey, Bases]) -> Plan:
@@ -167,12 +218,19 @@ def plan_compaction(current: Mapping[RowKey, Row], current_bases: Mapping[RowKey
     return plan
 
 
-def _check_stamp(hlc: str, *, now_ms: int, max_skew_ms: int) -> Timestamp | Rejected:
-    """The mutation's HLC, unless it is not one or is too far ahead of the server."""
+def _check_stamp(hlc: str, *, now_ms: int, max_skew_ms: int, node: str | None) -> Timestamp | Rejected:
+    """The mutation's HLC, unless it is not one, names another node than ``node``, or is
+    too far ahead of the server."""
     try:
         stamp = parse(hlc)
     except InvalidTimestamp as exc:
         return Rejected(ErrorCode.INVALID_HLC, str(exc))
+    if node is not None and stamp.node != node:
+        return Rejected(
+            ErrorCode.INVALID_HLC,
+            f"stamped by {stamp.node!r}, not by this device ({node});"
+            " a device stamps its writes with its own id",
+        )
     if stamp.wall_ms > now_ms + max_skew_ms:
         ahead_s = (stamp.wall_ms - now_ms) / 1000
         return Rejected(

@@ -140,14 +140,33 @@ def test_stamps_use_the_local_clock_corrected_by_the_measured_offset(cache: Cach
 
 def test_the_node_is_the_device_id_once_enrolled(cache: Cache) -> None:
     cache.create("clients", {"name": "Ada"})
-    local_node = cache.state().local_node
     cache.set_enrollment(device_id="dev-1", branch_id="b-1", branch_name="North", server_url="http://s")
     cache.create("clients", {"name": "Bea"})
 
     nodes = [Timestamp.parse(e.hlc).node for e in cache.pending_batch()]
-    assert nodes == [local_node, "dev-1"]
+    assert nodes == ["dev-1", "dev-1"]
     state = cache.state()
     assert (state.device_id, state.branch_name, state.server_url) == ("dev-1", "North", "http://s")
+
+
+def test_writes_queued_before_enrolment_move_to_the_device_id_in_order(cache: Cache) -> None:
+    """The server takes a stamp only from the device it names (issue 12): a write made
+    before enrolment (or before a re-enrolment) is stamped again as the device, with
+    its time and counter, and its row and the later edits' bases follow."""
+    ada = cache.create("clients", {"name": "Ada"})
+    cache.update("clients", ada, {"phone": "+44 20 7946 0000"})
+    before = [Timestamp.parse(e.hlc) for e in cache.pending_batch()]
+
+    cache.set_enrollment(device_id="dev-1", branch_id="b-1", branch_name="North", server_url="http://s")
+    cache.set_enrollment(device_id="dev-2", branch_id="b-1", branch_name="North", server_url="http://s")
+
+    entries = cache.pending_batch()
+    after = [Timestamp.parse(e.hlc) for e in entries]
+    assert [(t.wall_ms, t.counter) for t in after] == [(t.wall_ms, t.counter) for t in before]
+    assert {t.node for t in after} == {"dev-2"}
+    assert entries[1].base == {"phone": None, "_deleted": entries[0].hlc}  # follows the renamed create
+    row = cache.get("clients", ada)
+    assert row is not None and set(row.clocks.values()) <= {e.hlc for e in entries}
 
 
 _WRITER = textwrap.dedent(

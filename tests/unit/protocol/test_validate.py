@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from protocol import APPOINTMENTS, CLIENTS, COLLECTIONS, Collection, ErrorCode, FieldError, validate_fields
 from protocol.collections import MAX_TAG_LENGTH, MAX_TAGS
-from protocol.validate import normalise_datetime
+from protocol.validate import normalise_datetime, printable
 from tests.unit.protocol.strategies import FAST
 
 UUID = "12345678-1234-5678-1234-567812345678"
@@ -320,3 +320,9 @@ def test_any_wire_value_is_either_cleaned_or_refused_never_raises(
         encoded = json.dumps(clean[name], ensure_ascii=False).encode("utf-8")
         assert b"\\u0000" not in encoded
         assert validate_fields(collection, {name: clean[name]}) == (clean, [])
+
+
+def test_printable_cuts_and_replaces_what_json_and_postgresql_cannot_hold() -> None:
+    assert printable("ok\x00\udfffend", 100) == "ok\ufffd\ufffdend"
+    assert printable("x" * 300_000, 100) == "x" * 100
+    printable("\udfff" * 3, 2).encode("utf-8")  # encodable: no UnicodeEncodeError

@@ -22,6 +22,8 @@ from tests.support.db_waits import wait_for_lock_waiters
 from tests.support.sync_client import mutation_model
 
 AUTHOR = Author(uuid.uuid4(), uuid.uuid4())
+OTHER = Author(uuid.uuid4(), uuid.uuid4())
+NODE, OTHER_NODE = str(AUTHOR.device_id), str(OTHER.device_id)
 
 
 def _upsert(clock: HybridLogicalClock, row_id: uuid.UUID, **fields: Any) -> Mutation:
@@ -29,13 +31,13 @@ def _upsert(clock: HybridLogicalClock, row_id: uuid.UUID, **fields: Any) -> Muta
 
 
 async def _race(
-    writer: Writer, first: list[Mutation], second: list[Mutation]
+    writer: Writer, first: list[Mutation], second: list[Mutation], second_author: Author = AUTHOR
 ) -> tuple[list[MutationResult], list[MutationResult]]:
-    """Run ``first`` in a transaction held open until ``second`` is blocked behind it."""
+    """Run ``first`` (by ``AUTHOR``) in a transaction held open until ``second`` is blocked behind it."""
     async with writer.engine.connect() as held:
         transaction = await held.begin()
         first_results = await write_batch(held, writer.clock, AUTHOR, first, max_clock_skew_s=300)
-        racing = asyncio.create_task(apply_mutations(writer, AUTHOR, second))
+        racing = asyncio.create_task(apply_mutations(writer, second_author, second))
         await wait_for_lock_waiters(writer.engine, 1)
         assert not racing.done()
         await transaction.commit()
@@ -43,7 +45,7 @@ async def _race(
 
 
 async def test_a_replay_racing_its_first_copy_is_answered_duplicate(writer: Writer) -> None:
-    once = _upsert(HybridLogicalClock("dev-a"), uuid.uuid4(), name="Ann")
+    once = _upsert(HybridLogicalClock(NODE), uuid.uuid4(), name="Ann")
 
     first, second = await _race(writer, [once], [once])
 
@@ -56,12 +58,12 @@ async def test_a_replay_racing_its_first_copy_is_answered_duplicate(writer: Writ
 
 async def test_two_creations_of_one_row_merge_as_if_in_sequence(writer: Writer) -> None:
     row_id = uuid.uuid4()
-    early, late = HybridLogicalClock("dev-a"), HybridLogicalClock("dev-b")
+    early, late = HybridLogicalClock(OTHER_NODE), HybridLogicalClock(NODE)
     older = _upsert(early, row_id, name="Older", phone="555 0100")
     late.observe(older.hlc)
     newer = _upsert(late, row_id, name="Newer")
 
-    first, second = await _race(writer, [newer], [older])
+    first, second = await _race(writer, [newer], [older], second_author=OTHER)
 
     assert first[0].status == second[0].status == "applied"
     assert [(lost.field, lost.losing_value, lost.winning_value) for lost in second[0].lost] == [
@@ -75,12 +77,15 @@ async def test_two_creations_of_one_row_merge_as_if_in_sequence(writer: Writer) 
 
 async def test_an_edit_waits_for_a_concurrent_edit_of_the_same_row(writer: Writer) -> None:
     row_id = uuid.uuid4()
-    clock = HybridLogicalClock("dev-a")
+    clock = HybridLogicalClock(NODE)
     await apply_mutations(writer, AUTHOR, [_upsert(clock, row_id, name="Start")])
     held_edit = _upsert(clock, row_id, name="Held")
-    stale_edit = mutation_model(held_edit.hlc.replace("dev-a", "dev-0"), {"name": "Stale"}, row_id=row_id)
+    low = Author(uuid.UUID(int=1), uuid.uuid4())  # a node that sorts before NODE: the same stamp loses
+    stale_edit = mutation_model(
+        held_edit.hlc.replace(NODE, str(low.device_id)), {"name": "Stale"}, row_id=row_id
+    )
 
-    _, second = await _race(writer, [held_edit], [stale_edit])
+    _, second = await _race(writer, [held_edit], [stale_edit], second_author=low)
 
     assert [lost.losing_value for lost in second[0].lost] == ["Stale"]
     async with writer.engine.connect() as conn:
@@ -89,7 +94,7 @@ async def test_an_edit_waits_for_a_concurrent_edit_of_the_same_row(writer: Write
 
 
 async def test_unchanged_rows_keep_their_change_number(writer: Writer) -> None:
-    clock = HybridLogicalClock("dev-a")
+    clock = HybridLogicalClock(NODE)
     create = _upsert(clock, uuid.uuid4(), name="Ann")
     [created] = await apply_mutations(writer, AUTHOR, [create])
     same_again = create.model_copy(update={"id": uuid.uuid4()})
@@ -102,7 +107,7 @@ async def test_unchanged_rows_keep_their_change_number(writer: Writer) -> None:
 
 
 async def test_bulk_batches_get_consecutive_change_numbers(writer: Writer) -> None:
-    clock = HybridLogicalClock("dev-a")
+    clock = HybridLogicalClock(NODE)
     batch = [_upsert(clock, uuid.uuid4(), name=f"Client {i}", tags=["bulk"]) for i in range(500)]
 
     results = await apply_mutations(writer, AUTHOR, batch)

@@ -9,7 +9,7 @@ from protocol.errors import ErrorCode
 from protocol.hlc import HybridLogicalClock
 from protocol.merge import DELETED, Row
 from protocol.messages import Mutation
-from server.sync.write_plan import Applied, Duplicate, Plan, Rejected, RowKey, plan_batch
+from server.sync.write_plan import Applied, Duplicate, Plan, Rejected, RowKey, payload_digest, plan_batch
 
 NOW_MS = 1_800_000_000_000
 SKEW_MS = 300_000
@@ -129,6 +129,57 @@ def test_an_id_repeated_in_a_batch_is_applied_once() -> None:
 
     assert isinstance(plan.outcomes[0], Applied)
     assert plan.outcomes[1] == Duplicate(plan.outcomes[0])
+
+
+def test_an_answered_id_with_another_write_is_refused() -> None:
+    seen = _mutation(_stamp(), {"name": "Ann"})
+    reused = seen.model_copy(update={"fields": {"name": "Someone else"}})
+    answer = {"seq": 7, "lost": [], "payload": payload_digest(seen)}
+
+    plan = _plan([seen, reused], answered={seen.id: answer})
+
+    assert plan.outcomes[0] == Duplicate(answer)
+    assert isinstance(plan.outcomes[1], Rejected) and plan.outcomes[1].code == ErrorCode.INVALID_MUTATION
+    assert plan.rows == {}
+
+
+def test_a_replay_with_a_new_stamp_is_still_a_replay() -> None:
+    """A device re-stamps a queued write after ``clock_skew``: the digest leaves the stamp out."""
+    seen = _mutation(_stamp(), {"name": "Ann"}, base={"name": None})
+    restamped = seen.model_copy(update={"hlc": _stamp(-5_000), "base": None})
+
+    assert payload_digest(restamped) == payload_digest(seen)
+    assert payload_digest(seen.model_copy(update={"op": "delete", "fields": {}})) != payload_digest(seen)
+
+
+def test_an_answer_stored_without_a_digest_is_answered_as_a_replay() -> None:
+    seen = _mutation(_stamp(), {"name": "Ann"})
+    answer = {"seq": 7, "lost": []}
+
+    plan = _plan([seen.model_copy(update={"fields": {"name": "Other"}})], answered={seen.id: answer})
+
+    assert plan.outcomes == [Duplicate(answer)]
+
+
+def test_a_stamp_must_name_the_pushing_device() -> None:
+    mine, forged = (
+        _mutation(_stamp(node="dev-a"), {"name": "Ann"}),
+        _mutation(_stamp(node="dev-b"), {"name": "Bo"}),
+    )
+
+    plan = _plan([mine, forged], author_node="dev-a")
+
+    assert isinstance(plan.outcomes[0], Applied)
+    assert plan.outcomes[1] == Rejected(
+        ErrorCode.INVALID_HLC,
+        "stamped by 'dev-b', not by this device (dev-a); a device stamps its writes with its own id",
+    )
+
+
+def test_server_stamped_writes_skip_the_node_check() -> None:
+    plan = _plan([_mutation("", {"name": "Ann"})], author_node="dev-a", stamp_with_server_clock=True)
+
+    assert isinstance(plan.outcomes[0], Applied)
 
 
 def test_each_broken_rule_has_its_code_and_the_neighbours_go_on() -> None:
