@@ -10,9 +10,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
 
 from protocol.errors import ErrorCode
+from protocol.validate import UNSTORABLE as _UNSTORABLE
 from protocol.version import MAX_MUTATIONS_PER_PUSH
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "ResyncFrame",
     "ServerFrame",
     "StatusFrame",
+    "StorableText",
     "parse_server_frame",
 ]
 
@@ -64,10 +66,20 @@ class ErrorBody(_Lenient):
 # ---- enrolment -------------------------------------------------------------------
 
 
+def _storable(text: str) -> str:
+    if _UNSTORABLE.search(text):
+        raise ValueError("contains a NUL or an unpaired surrogate")
+    return text
+
+
+StorableText = Annotated[str, AfterValidator(_storable)]
+"""Text a request gives the server to keep: PostgreSQL cannot store a NUL, nor UTF-8 a lone surrogate."""
+
+
 class EnrollRequest(_Strict):
-    code: Annotated[str, Field(min_length=1, max_length=100)]
-    device_name: Annotated[str, Field(min_length=1, max_length=200)]
-    app_version: Annotated[str | None, Field(max_length=50)] = None
+    code: Annotated[StorableText, Field(min_length=1, max_length=100)]
+    device_name: Annotated[StorableText, Field(min_length=1, max_length=200)]
+    app_version: Annotated[StorableText | None, Field(max_length=50)] = None
 
 
 class BranchInfo(_Lenient):
@@ -215,7 +227,7 @@ class StatusFrame(_Strict):
     type: Literal["status"]
     cursor: int
     pending: int
-    app_version: str | None = None
+    app_version: StorableText | None = None
 
 
 ServerFrame = Annotated[HelloFrame | ChangesFrame | ResyncFrame, Field(discriminator="type")]

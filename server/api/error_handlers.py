@@ -129,6 +129,13 @@ _STATUS_CODES: dict[int, ErrorCode] = {
 }
 
 
+_UNREADABLE_BODY = (
+    "the body is not JSON this server can read: UTF-8 text, not nested too deep, numbers under 4,300 digits"
+)
+"""The contract answers every body it cannot read 422 ``invalid_body``, as it answers one
+that is JSON but not the expected shape."""
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Make every error, foreseen or not, answer with the JSON error body."""
 
@@ -143,10 +150,12 @@ def install_error_handlers(app: FastAPI) -> None:
         message = (
             f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg", "invalid body"))
         )
-        return error_response(422, ErrorCode.INVALID_BODY, message)
+        return error_response(422, ErrorCode.INVALID_BODY, message, field=where or None)
 
     async def on_http(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400:  # FastAPI could not decode the body (not UTF-8, too deep, huge numbers)
+            return error_response(422, ErrorCode.INVALID_BODY, _UNREADABLE_BODY)
         code = _STATUS_CODES.get(exc.status_code, ErrorCode.INVALID_BODY)
         return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
 

@@ -20,6 +20,7 @@ from protocol.collections import Field as FieldSpec
 from protocol.errors import ErrorCode
 from protocol.messages import Mutation, MutationResult
 from protocol.validate import validate_fields, validate_value
+from protocol.version import MAX_QUERY_NUMBER
 from protocol.wire import records_path
 from server.api.deps import CurrentDevice, RuntimeDep
 from server.api.openapi import error_responses
@@ -106,6 +107,8 @@ def _new_id(raw: Any) -> uuid.UUID:
     clean, error = validate_value(_ID, raw)
     if error is not None:
         raise _refused(error.code, error.message, error.field)
+    if clean is None:  # blank text: validation reads it as "no value"
+        raise _refused(ErrorCode.INVALID_UUID, "id is blank; leave it out and the server makes one", "id")
     return uuid.UUID(clean)
 
 
@@ -121,11 +124,11 @@ def _collection_router(collection: Collection) -> APIRouter:
         runtime: RuntimeDep,
         q: Annotated[str | None, Query(max_length=200, description="Words that must all appear.")] = None,
         updated_since: Annotated[
-            int | None, Query(ge=0, description="Only rows changed after this seq.")
+            int | None, Query(ge=0, le=MAX_QUERY_NUMBER, description="Only rows changed after this seq.")
         ] = None,
         include_deleted: Annotated[bool, Query(description="Also list deleted rows (for mirrors).")] = False,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_QUERY_NUMBER)] = 0,
     ) -> dict[str, Any]:
         """Rows in change-number order; with ``updated_since`` a mirror follows every change."""
         del device

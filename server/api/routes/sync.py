@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from protocol.errors import ErrorCode
 from protocol.messages import Mutation, PullResponse, PushResponse
-from protocol.version import DEFAULT_PULL_LIMIT, MAX_MUTATIONS_PER_PUSH, MAX_PULL_LIMIT
+from protocol.version import DEFAULT_PULL_LIMIT, MAX_MUTATIONS_PER_PUSH, MAX_PULL_LIMIT, MAX_QUERY_NUMBER
 from protocol.wire import PULL_PATH, PUSH_PATH
 from server.api.deps import CurrentDevice, RuntimeDep
 from server.api.openapi import error_responses
@@ -53,7 +53,10 @@ async def push(body: PushBody, device: CurrentDevice, runtime: RuntimeDep) -> Pu
 async def pull(
     device: CurrentDevice,
     runtime: RuntimeDep,
-    since: Annotated[int, Query(ge=0, description="The last change number applied (0: from the start).")] = 0,
+    since: Annotated[
+        int,
+        Query(ge=0, le=MAX_QUERY_NUMBER, description="The last change number applied (0: from the start)."),
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT)] = DEFAULT_PULL_LIMIT,
 ) -> PullResponse:
     """The changes committed after ``since``, in change-number order (full row states)."""

@@ -208,3 +208,10 @@ def test_only_a_refusal_for_clock_skew_counts_as_skewed(status: str, code: str |
     error = None if code is None else {"code": code, "message": "m"}
     result = MutationResult.model_validate({"id": ROW_ID, "status": status, "error": error})
     assert result.clock_skewed is skewed
+
+
+def test_an_enrolment_with_a_nul_or_a_lone_surrogate_is_invalid() -> None:
+    for bad in ("Front\x00desk", "Front\udfffdesk"):
+        with pytest.raises(pydantic.ValidationError, match="NUL or an unpaired surrogate"):
+            EnrollRequest(code="ABCD", device_name=bad)
+    assert EnrollRequest(code="ABCD", device_name="Front desk", app_version="1.0").app_version == "1.0"
