@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     when returned, so any overflow means connection churn: raise the pool size instead)."""
     db_pool_timeout_s: float = Field(default=2.0, gt=0)
     """How long a request waits for a pooled connection before it is answered 503 ``overloaded``."""
+    db_start_wait_s: float = Field(default=300, ge=0)
+    """How long ``serve`` waits at start for a PostgreSQL that cannot be reached yet
+    (restarting, failing over, still booting) before it gives up; 0: do not wait."""
     db_background_pool_size: int = Field(default=3, ge=2)
     """Connections of the background work (fan-out reads, presence, housekeeping, backups,
     device status, ``/metrics``), kept apart so it can never take a push's connection."""

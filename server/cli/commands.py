@@ -23,6 +23,7 @@ from types import FrameType
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.cli import ops_commands
@@ -30,7 +31,7 @@ from server.cli.failures import describe_failure
 from server.errors import AdminError
 from server.ops import admin
 from server.settings import Settings
-from server.store import embedded_pg, migrate
+from server.store import embedded_pg, migrate, startup
 from server.store.engine import create_engine
 
 __all__ = ["build_parser", "main"]
@@ -151,7 +152,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     configure_logging()  # JSON lines unless on a terminal; secrets scrubbed
     url = _database_url(settings)
-    asyncio.run(_with_engine(url, migrate.upgrade))  # fail here, in one line, not in the lifespan
+    # wait for a database still starting, then fail here in one line, not in the lifespan
+    asyncio.run(
+        startup.wait_for_database(
+            lambda: _with_engine(url, migrate.upgrade), limit_s=settings.db_start_wait_s, where=_where(url)
+        )
+    )
     where = "DATABASE_URL" if settings.database_url else f"embedded PostgreSQL in {settings.data_dir}"
     log.info("Branchsync server on http://%s:%d (database: %s)", settings.host, settings.port, where)
     # uvicorn shuts down gracefully, then re-raises SIGTERM to the handler it found; the
@@ -168,6 +174,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         log_config=None,
     )
     return 0
+
+
+def _where(url: str) -> str:
+    """The database of ``url`` for a log line: host, port and name, no credentials."""
+    parsed = make_url(url)
+    host = parsed.host or parsed.query.get("host") or "localhost"
+    return f"{host}:{parsed.port or 5432}/{parsed.database or ''}"
 
 
 def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:

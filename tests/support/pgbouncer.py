@@ -23,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from tests.support.live_server import free_port
+from tests.support.server_process import stop_process
 
 __all__ = ["PgBouncer", "pgbouncer"]
 
@@ -85,12 +86,7 @@ def pgbouncer(database_url: str, *, pool_size: int = 4, startup_timeout: float =
             _wait_listening(port, process, startup_timeout)
             yield PgBouncer(port)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process, timeout=10)
             if process.stderr is not None:
                 process.stderr.close()
 

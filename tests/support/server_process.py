@@ -21,7 +21,7 @@ import httpx
 
 from tests.support.live_server import free_port
 
-__all__ = ["CLI", "ServerProcess", "cli_env", "run_cli", "server_processes"]
+__all__ = ["CLI", "ServerProcess", "cli_env", "run_cli", "server_processes", "stop_process"]
 
 CLI = [sys.executable, "-m", "server"]
 
@@ -36,10 +36,17 @@ def cli_env(database_url: str | None, **settings: str) -> dict[str, str]:
     return env
 
 
-def run_cli(*args: str, database_url: str | None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """Run one ``branchsync-server`` command to completion."""
+def run_cli(
+    *args: str, database_url: str | None, timeout: float = 60, **settings: str
+) -> subprocess.CompletedProcess[str]:
+    """Run one ``branchsync-server`` command to completion (``settings`` as for ``cli_env``)."""
     return subprocess.run(
-        [*CLI, *args], env=cli_env(database_url), capture_output=True, text=True, timeout=timeout, check=False
+        [*CLI, *args],
+        env=cli_env(database_url, **settings),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -72,7 +79,7 @@ def server_processes(
                 stderr=subprocess.STDOUT,
                 text=True,
             )
-            stack.callback(_stop, process)
+            stack.callback(stop_process, process)
             server = ServerProcess(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", process)
             started.append((server, log))
         for server, log in started:
@@ -80,10 +87,11 @@ def server_processes(
         yield [server for server, _ in started]
 
 
-def _stop(process: subprocess.Popen[str]) -> None:
+def stop_process(process: subprocess.Popen[str] | subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """SIGTERM, and SIGKILL if it has not exited within ``timeout`` seconds."""
     process.send_signal(signal.SIGTERM)
     try:
-        process.wait(timeout=30)
+        process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()

@@ -7,10 +7,8 @@ PostgreSQL under ``--data-dir``, with admin commands run while ``serve`` holds i
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,21 +23,7 @@ from server.settings import Settings
 from server.store import migrate
 from tests.support.devices import protocol_headers
 from tests.support.live_server import free_port, live_server
-
-CLI = [sys.executable, "-m", "server"]
-
-
-def _env(database_url: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BRANCHSYNC_") and k != "DATABASE_URL"}
-    if database_url is not None:
-        env["DATABASE_URL"] = database_url
-    return env
-
-
-def run_cli(*args: str, database_url: str | None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CLI, *args], env=_env(database_url), capture_output=True, text=True, timeout=timeout, check=False
-    )
+from tests.support.server_process import CLI, cli_env, run_cli
 
 
 def ok_json(*args: str, database_url: str | None) -> object:
@@ -169,10 +153,16 @@ def test_failures_are_one_line_and_exit_1(
     assert_one_line_error(done, contains=message)
 
 
-def test_serve_fails_in_one_line_when_postgres_is_unreachable() -> None:
-    done = run_cli("serve", "--port", str(free_port()), database_url="postgresql://postgres@127.0.0.1:1/x")
+def test_serve_fails_in_one_line_when_postgres_is_unreachable_and_it_may_not_wait() -> None:
+    done = run_cli(
+        "serve",
+        "--port",
+        str(free_port()),
+        database_url="postgresql://postgres@127.0.0.1:1/x",
+        DB_START_WAIT_S="0",
+    )
 
-    assert_one_line_error(done, contains="cannot reach PostgreSQL")
+    assert_one_line_error(done, contains="cannot reach PostgreSQL at 127.0.0.1:1/x")
 
 
 def test_a_malformed_command_line_exits_2_with_usage() -> None:
@@ -211,7 +201,7 @@ def test_embedded_serve_and_admin_commands_share_the_data_dir(data_dir: Path) ->
     admin = ["--data-dir", str(data_dir)]
     serve = subprocess.Popen(
         [*CLI, "serve", "--port", str(port), *admin],
-        env=_env(None),
+        env=cli_env(None),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
