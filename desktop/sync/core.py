@@ -614,18 +614,18 @@ class SyncCore:
     def _measure(self, timing: Timing, server_hlc: str, out: list[Action]) -> None:
         """Feed a timed answer to the clock filter.
 
-        The first sample of a connection is always emitted (the cache's clock absorbs its
-        ``server_hlc``); later ones only when their better round trip moves the offset.
+        Each sample that becomes the connection's best (its first, or a quicker one) is
+        emitted: the offset clamped into its interval, and its uncertainty to store. The
+        cache's clock absorbs ``server_hlc`` with it.
         """
         sample = _estimate(timing, server_hlc)
         if sample is None:  # it cannot tell: the next answer will
             return
-        first = self._best is None
-        self._best = best_estimate(self._best, sample)
-        offset = corrected_offset(self._offset_in_use, self._best)
-        if first or offset != self._offset_in_use:
-            self._offset_in_use = offset
-            out.append(SetClockOffset(offset, server_hlc, self._best.uncertainty_ms))
+        previous, self._best = self._best, best_estimate(self._best, sample)
+        if self._best is previous:  # no quicker than this connection's best
+            return
+        self._offset_in_use = corrected_offset(self._offset_in_use, self._best)
+        out.append(SetClockOffset(self._offset_in_use, server_hlc, self._best.uncertainty_ms))
 
     # ---- what the states add up to -----------------------------------------------
 

@@ -66,6 +66,7 @@ CLOCK_JUMPED = Timing(sent_ms=1_100, received_ms=1_000)
 SKEW = (result(1, "rejected", "clock_skew"),)
 MEASURED = SetClockOffset(OFFSET, hlc(), UNCERTAINTY)
 STALLED = Timing(sent_ms=1_000, received_ms=9_000)
+QUICK = Timing(sent_ms=1_000, received_ms=1_020)
 RESTAMPED = [RecordPushResults(SKEW, hlc()), RestampPending(OFFSET, hlc(), UNCERTAINTY)]
 
 
@@ -106,6 +107,11 @@ EDGES: dict[str, list[Step]] = {
         (
             SocketOpened(hello(head=1), TIMING),
             [SetClockOffset(OFFSET - UNCERTAINTY, hlc(), UNCERTAINTY), Pull(1)],
+        ),
+        # quicker still (3960 ± 10): 3950 stays, the smaller uncertainty is stored
+        (
+            PullSucceeded(page([], 1).model_copy(update={"server_hlc": hlc(1_010 + 3_960)}), QUICK),
+            [SetClockOffset(OFFSET - UNCERTAINTY, hlc(1_010 + 3_960), 10), SendStatus(1, 0)],
         ),
     ],
     MID_HELLO: [
