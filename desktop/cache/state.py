@@ -39,6 +39,8 @@ class Key(StrEnum):
     """The greatest HLC received from elsewhere or accepted by the server (the re-stamp floor)."""
     CLOCK_OFFSET_MS = "clock_offset_ms"
     """Server clock minus local clock, measured at the last connection."""
+    CLOCK_UNCERTAINTY_MS = "clock_uncertainty_ms"
+    """How far the true offset may be from ``CLOCK_OFFSET_MS`` (half its best sample's round trip)."""
     LAST_SYNC = "last_sync"
     ONLINE = "online"
     """Maintained by the sync engine: "1" while it is connected."""
@@ -75,6 +77,7 @@ class SyncState:
     hlc_last: str | None
     hlc_observed: str | None
     clock_offset_ms: int
+    clock_uncertainty_ms: int
     last_sync: datetime | None
     online: bool
 
@@ -140,6 +143,7 @@ def read_state(conn: Connection) -> SyncState:
         hlc_last=text(Key.HLC_LAST),
         hlc_observed=text(Key.HLC_OBSERVED),
         clock_offset_ms=integer(Key.CLOCK_OFFSET_MS),
+        clock_uncertainty_ms=integer(Key.CLOCK_UNCERTAINTY_MS),
         last_sync=datetime.fromisoformat(last_sync) if last_sync else None,
         online=text(Key.ONLINE) == "1",
     )

@@ -26,6 +26,7 @@ def status(args: argparse.Namespace) -> int:
         "conflicts": counts.conflicts,
         "last_sync": state.last_sync.isoformat() if state.last_sync else None,
         "clock_offset_ms": state.clock_offset_ms,
+        "clock_uncertainty_ms": state.clock_uncertainty_ms,
     }
     if args.json:
         print_json(report)
@@ -33,5 +34,5 @@ def status(args: argparse.Namespace) -> int:
         if state.device_id is None:
             report["device_id"] = f"not enrolled (run `{PROG} enroll`)"
         for key, value in report.items():
-            print(f"{key + ':':<17}{shown(value)}")
+            print(f"{key + ':':<16} {shown(value)}")
     return 0

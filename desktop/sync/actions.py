@@ -127,6 +127,8 @@ class SetClockOffset:
 
     offset_ms: int
     server_hlc: str
+    uncertainty_ms: int = 0
+    """How far the true offset may be from ``offset_ms`` (half the best sample's round trip)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +137,7 @@ class RestampPending:
 
     offset_ms: int
     server_hlc: str
+    uncertainty_ms: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,7 +61,7 @@ from desktop.sync.actions import (
     StoreDirectory,
 )
 from desktop.sync.backoff import BackoffPolicy, after_restart, backoff
-from desktop.sync.clock_offset import measure_offset
+from desktop.sync.clock_offset import OffsetEstimate, best_estimate, corrected_offset, estimate
 from desktop.sync.errors import EngineMisuse
 from desktop.sync.events import (
     ChangesApplied,
@@ -189,7 +189,10 @@ class SyncCore:
         self._link = 0
         self._pull_link = self._push_link = 0
         self._socket_open = False
-        self._need_measure = False
+        self._best: OffsetEstimate | None = None
+        """The smallest-round-trip clock sample of this connection (NTP's clock filter)."""
+        self._offset_in_use: int | None = None
+        """The clock offset this core last set (None: none yet, take the first estimate)."""
         self._last_sent: tuple[int, int] | None = None
         self._status_held = False
         """A ``status`` frame went less than ``status_interval`` ago (``Timer.STATUS`` runs)."""
@@ -372,7 +375,7 @@ class SyncCore:
         self._skew_strikes = 0
         self._delays = None
         if event.mode is Mode.ONCE:
-            self._need_measure = True
+            self._best = None
             self._pull = PullState.WANTED
             self._fire(Signal.START_ONCE, out)
         else:
@@ -385,7 +388,7 @@ class SyncCore:
         self._skew_strikes = 0
         self._last_sent = None
         self._status_held = False  # the first status of a connection goes at once
-        self._need_measure = True
+        self._best = None  # a new path: its delays are not the old one's
         self._measure(event.timing, event.hello.server_hlc, out)
         if not self._directory_in_flight:  # one asked on an earlier connection still answers
             out.append(FetchDirectory())
@@ -580,8 +583,8 @@ class SyncCore:
         # Our clock runs ahead of the server's: measure again from this very answer,
         # re-stamp what is queued, and push again (a few times at most).
         self._skew_strikes += 1
-        offset = _offset(event.timing, event.server_hlc)
-        if self._skew_strikes > self._config.max_restamps or offset is None:
+        sample = _estimate(event.timing, event.server_hlc)
+        if self._skew_strikes > self._config.max_restamps or sample is None:
             self._push_to(PushSignal.GIVE_UP)
             self._last_error = (
                 "the server keeps refusing our clock (clock_skew): check this PC's date and time"
@@ -589,8 +592,9 @@ class SyncCore:
             if self._mode is Mode.ONCE and self._outcome is None:
                 self._outcome = Outcome.FAILED
             return
-        self._need_measure = False
-        out.append(RestampPending(offset, event.server_hlc))
+        # the server says the offset in use is wrong: take this answer's estimate whole
+        self._best, self._offset_in_use = sample, sample.offset_ms
+        out.append(RestampPending(sample.offset_ms, event.server_hlc, sample.uncertainty_ms))
 
     def _more_behind(self, event: PushSucceeded) -> bool:
         """Whether a batch may follow this answered one before its answer is recorded.
@@ -608,13 +612,20 @@ class SyncCore:
         )
 
     def _measure(self, timing: Timing, server_hlc: str, out: list[Action]) -> None:
-        """Emit the clock offset from a timed answer when one is due."""
-        if not self._need_measure:
+        """Feed a timed answer to the clock filter.
+
+        Each sample that becomes the connection's best (its first, or a quicker one) is
+        emitted: the offset clamped into its interval, and its uncertainty to store. The
+        cache's clock absorbs ``server_hlc`` with it.
+        """
+        sample = _estimate(timing, server_hlc)
+        if sample is None:  # it cannot tell: the next answer will
             return
-        offset = _offset(timing, server_hlc)
-        if offset is not None:  # else measure on the next answer
-            self._need_measure = False
-            out.append(SetClockOffset(offset, server_hlc))
+        previous, self._best = self._best, best_estimate(self._best, sample)
+        if self._best is previous:  # no quicker than this connection's best
+            return
+        self._offset_in_use = corrected_offset(self._offset_in_use, self._best)
+        out.append(SetClockOffset(self._offset_in_use, server_hlc, self._best.uncertainty_ms))
 
     # ---- what the states add up to -----------------------------------------------
 
@@ -707,9 +718,9 @@ class SyncCore:
         out.append(Finish(outcome))
 
 
-def _offset(timing: Timing, server_hlc: str) -> int | None:
+def _estimate(timing: Timing, server_hlc: str) -> OffsetEstimate | None:
     """The clock offset an answer shows, or None when it cannot tell (a clock jump, a bad stamp)."""
     try:
-        return measure_offset(timing.sent_ms, timing.received_ms, server_hlc)
+        return estimate(timing.sent_ms, timing.received_ms, server_hlc)
     except (ProtocolError, ValueError):
         return None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from desktop.cache import Cache, Key
 from desktop.config import mark_code_used
 from desktop.config.credentials import load_token, save_token
-from desktop.sync.clock_offset import measure_offset
+from desktop.sync.clock_offset import estimate
 from desktop.sync.errors import AlreadyEnrolled, EnrollmentRefused, NotEnrolled
 from desktop.sync.http_client import SyncHttpClient
 from desktop.sync.runner import Endpoint
@@ -88,8 +88,9 @@ async def enroll_device(
         epoch=answer.epoch,
         branch_timezone=answer.branch.timezone,
     )
-    offset = measure_offset(timing.sent_ms, timing.received_ms, answer.server_hlc)
-    cache.set_state({Key.CLOCK_OFFSET_MS: offset})
+    measured = estimate(timing.sent_ms, timing.received_ms, answer.server_hlc)
+    offset = measured.offset_ms
+    cache.set_state({Key.CLOCK_OFFSET_MS: offset, Key.CLOCK_UNCERTAINTY_MS: measured.uncertainty_ms})
     cache.observe_hlc(answer.server_hlc)
     return Enrolled(answer.device_id, answer.branch.id, answer.branch.name, server_url, offset)
 

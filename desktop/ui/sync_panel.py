@@ -46,6 +46,11 @@ def _fields_text(fields: Mapping[str, Any]) -> str:
     return ", ".join(f"{name}={json.dumps(value, ensure_ascii=False)}" for name, value in fields.items())
 
 
+def clock_text(offset_ms: int, uncertainty_ms: int) -> str:
+    """The correction applied to this PC's clock and how sure it is, e.g. ``+0.200 s ± 0.010 s``."""
+    return f"{offset_ms / 1000:+.3f} s ± {uncertainty_ms / 1000:.3f} s (server minus this PC)"
+
+
 def _table(model: SnapshotModel[Any]) -> QTableView:
     view = QTableView()
     view.setModel(model)
@@ -92,6 +97,7 @@ class SyncPanel(QDialog):
         self.device_label = QLabel()
         self.branch_label = QLabel()
         self.position_label = QLabel()
+        self.clock_label = QLabel()
         for label in (self.server_label, self.device_label):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addRow("Status:", self.state_label)
@@ -99,6 +105,7 @@ class SyncPanel(QDialog):
         form.addRow("This device:", self.device_label)
         form.addRow("Branch:", self.branch_label)
         form.addRow("Position:", self.position_label)
+        form.addRow("Clock:", self.clock_label)
         return page
 
     def _pending(self) -> QWidget:
@@ -182,6 +189,8 @@ class SyncPanel(QDialog):
         self.branch_label.setText(state.branch_name or "")
         behind = f", {status.lag:,} behind the server" if status.lag else ""
         self.position_label.setText(f"change {status.cursor:,}{behind}")
+        clock = self.session.cache.state()  # fresh: the engine corrects the offset as it measures
+        self.clock_label.setText(clock_text(clock.clock_offset_ms, clock.clock_uncertainty_ms))
 
     def _selected(self) -> RejectedMutation | None:
         rows = self.refused_view.selectionModel().selectedRows()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -161,3 +162,20 @@ def test_a_revoked_device_stops_and_does_not_hammer_the_server(
     assert proxy.accepted == attempts
     assert north.status is not None and north.status.state is EngineState.OFFLINE
     assert "enrol" in (north.status.last_error or "")
+
+
+def test_a_stalled_handshake_does_not_skew_the_clock_offset(north: Installation, proxy: LinkProxy) -> None:
+    """The hello arrives 3 s after the connect began (an offset of about -1.5 s by itself);
+    the quick pull answer that follows on the same connection wins the clock filter."""
+    proxy.stall("to_client")
+    north.start()
+    wait_until(lambda: proxy.open_connections >= 1, 10, "the engine connecting")
+    stall = threading.Timer(3.0, proxy.restore)  # the fault's length, not a synchronisation
+    stall.start()
+    try:
+        wait_until(lambda: north.cache.state().last_sync is not None, 20, "a first sync")
+    finally:
+        stall.cancel()
+    state = north.cache.state()
+    assert state.clock_uncertainty_ms < 1_000
+    assert abs(state.clock_offset_ms) <= 2 * state.clock_uncertainty_ms + 5  # one clock: the truth is 0

@@ -13,10 +13,10 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLabel, QLineEdit, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from desktop.cache import Cache
+from desktop.cache import Cache, Key
 from desktop.ui.bridge import Problem
 from desktop.ui.main_window import MainWindow
-from desktop.ui.sync_panel import SyncPanel
+from desktop.ui.sync_panel import SyncPanel, clock_text
 from protocol.messages import ErrorDetail, MutationResult
 
 
@@ -115,3 +115,15 @@ def test_problems_the_engine_reported_are_listed_newest_first(window: MainWindow
     assert panel is not None
     assert panel.problems_model.index(0, 1).data() == "second trouble"
     assert panel.server_label.text() == "(not enrolled)"
+
+
+def test_the_panel_shows_the_clock_offset_and_its_uncertainty(window: MainWindow, cache: Cache) -> None:
+    cache.set_state({Key.CLOCK_OFFSET_MS: -86_400_200, Key.CLOCK_UNCERTAINTY_MS: 12})
+    window.open_sync_panel()
+    panel = window.sync_panel
+    assert panel is not None
+    assert panel.clock_label.text() == "-86400.200 s ± 0.012 s (server minus this PC)"
+
+
+def test_clock_text_signs_the_offset() -> None:
+    assert clock_text(200, 10) == "+0.200 s ± 0.010 s (server minus this PC)"

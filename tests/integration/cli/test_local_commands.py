@@ -27,6 +27,7 @@ STATUS_KEYS = {
     "conflicts",
     "last_sync",
     "clock_offset_ms",
+    "clock_uncertainty_ms",
 }
 
 
@@ -50,6 +51,7 @@ def test_status_of_a_new_installation(branchsync: Run) -> None:
         "rejected": 0,
         "conflicts": 0,
         "clock_offset_ms": 0,
+        "clock_uncertainty_ms": 0,
     }
 
 
@@ -62,7 +64,8 @@ def test_status_reports_what_the_engine_and_local_writes_left(branchsync: Run, d
             server_url="https://s.example",
             branch_timezone="Europe/Vienna",
         )
-        cache.set_state({Key.ONLINE: True, Key.CURSOR: 42, Key.CLOCK_OFFSET_MS: -1500})
+        clock = {Key.CLOCK_OFFSET_MS: -1500, Key.CLOCK_UNCERTAINTY_MS: 20}
+        cache.set_state({Key.ONLINE: True, Key.CURSOR: 42, **clock})
         cache.create("clients", {"name": "Ada"})
 
     status = json.loads(branchsync("status", "--json").stdout)
@@ -78,7 +81,7 @@ def test_status_reports_what_the_engine_and_local_writes_left(branchsync: Run, d
         "cursor": 42,
         "pending": 1,
     }
-    assert status["clock_offset_ms"] == -1500
+    assert (status["clock_offset_ms"], status["clock_uncertainty_ms"]) == (-1500, 20)
     assert "branch:          North" in human and "online:          yes" in human
 
 

@@ -47,6 +47,7 @@ from tests.unit.sync.wire import (
     EPOCH,
     OFFSET,
     TIMING,
+    UNCERTAINTY,
     Step,
     change,
     counts,
@@ -63,7 +64,10 @@ BATCH = PushBatch(500)
 CLOCK_JUMPED = Timing(sent_ms=1_100, received_ms=1_000)
 """The local clock went back while the request was out: the answer tells no offset."""
 SKEW = (result(1, "rejected", "clock_skew"),)
-MEASURED = SetClockOffset(OFFSET, hlc())
+MEASURED = SetClockOffset(OFFSET, hlc(), UNCERTAINTY)
+STALLED = Timing(sent_ms=1_000, received_ms=9_000)
+QUICK = Timing(sent_ms=1_000, received_ms=1_020)
+RESTAMPED = [RecordPushResults(SKEW, hlc()), RestampPending(OFFSET, hlc(), UNCERTAINTY)]
 
 
 def applied(seqs: list[int], cursor: int) -> ApplyChanges:
@@ -86,6 +90,30 @@ EDGES: dict[str, list[Step]] = {
         (SocketOpened(hello(), TIMING), [MEASURED, SendStatus(0, 1)]),  # the push is still out
         (PushFailed(Failure.NETWORK, "connection reset"), [BATCH]),  # no reconnect: this link is fine
     ],
+    "a stalled hello is measured, then a quicker answer of the same connection corrects it": [
+        (start(), [OpenSocket()]),
+        # an 8 s stall on the way back: the hello alone says 50 ms, give or take 4 s (the truth is 4000)
+        (SocketOpened(hello(), STALLED), [SetClockOffset(50, hlc(), 4_000), FetchDirectory(), Pull(0)]),
+        # 100 ms round trip: the offset moves only to the edge of 4000 ± 50
+        (
+            PullSucceeded(page([], 0), TIMING),
+            [SetClockOffset(OFFSET - UNCERTAINTY, hlc(), UNCERTAINTY), SendStatus(0, 0)],
+        ),
+        (FrameReceived(hello(head=1)), [Pull(0)]),
+        (PullSucceeded(page([1], 1), STALLED), [applied([1], 1), SendStatus(1, 0)]),  # worse: kept
+        (SocketClosed(Failure.NETWORK), [StartTimer(Timer.RECONNECT, 0.0)]),
+        (TimerFired(Timer.RECONNECT), [OpenSocket()]),
+        # a new connection starts its filter afresh; 3950 already lies in this sample's interval
+        (
+            SocketOpened(hello(head=1), TIMING),
+            [SetClockOffset(OFFSET - UNCERTAINTY, hlc(), UNCERTAINTY), Pull(1)],
+        ),
+        # quicker still (3960 ± 10): 3950 stays, the smaller uncertainty is stored
+        (
+            PullSucceeded(page([], 1).model_copy(update={"server_hlc": hlc(1_010 + 3_960)}), QUICK),
+            [SetClockOffset(OFFSET - UNCERTAINTY, hlc(1_010 + 3_960), 10), SendStatus(1, 0)],
+        ),
+    ],
     MID_HELLO: [
         (start(), [OpenSocket()]),
         (SocketOpened(hello(), TIMING), [MEASURED, FetchDirectory(), Pull(0)]),
@@ -102,9 +130,9 @@ EDGES: dict[str, list[Step]] = {
     ],
     "once: clock_skew that never ends fails the run, the edit still queued": [
         (start(Mode.ONCE, pending=1), [BATCH]),
-        (PushSucceeded(SKEW, hlc(), TIMING), [RecordPushResults(SKEW, hlc()), RestampPending(OFFSET, hlc())]),
+        (PushSucceeded(SKEW, hlc(), TIMING), RESTAMPED),
         (PushRecorded(counts(1)), [BATCH]),
-        (PushSucceeded(SKEW, hlc(), TIMING), [RecordPushResults(SKEW, hlc()), RestampPending(OFFSET, hlc())]),
+        (PushSucceeded(SKEW, hlc(), TIMING), RESTAMPED),
         (PushRecorded(counts(1)), [BATCH]),
         (PushSucceeded(SKEW, hlc(), TIMING), [RecordPushResults(SKEW, hlc()), Finish(Outcome.FAILED)]),
         (PushRecorded(counts(1)), []),

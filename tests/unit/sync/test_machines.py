@@ -57,6 +57,7 @@ from tests.unit.sync.wire import (
     EPOCH,
     OFFSET,
     TIMING,
+    UNCERTAINTY,
     change,
     counts,
     drive,
@@ -68,7 +69,7 @@ from tests.unit.sync.wire import (
     start,
 )
 
-MEASURED = SetClockOffset(OFFSET, hlc())
+MEASURED = SetClockOffset(OFFSET, hlc(), UNCERTAINTY)
 APPLIED = ApplyChanges((change(1),), 1, EPOCH)
 
 TABLES: list[tuple[str, dict[Enum, dict[Enum, Enum]]]] = [
@@ -241,9 +242,9 @@ def test_once_gives_up_on_a_clock_the_server_keeps_refusing() -> None:
         new_core(),
         [
             (start(Mode.ONCE, pending=1), [PushBatch(500)]),
-            (skewed, [recorded, RestampPending(OFFSET, hlc())]),
+            (skewed, [recorded, RestampPending(OFFSET, hlc(), UNCERTAINTY)]),
             (PushRecorded(counts(1)), [PushBatch(500)]),
-            (skewed, [recorded, RestampPending(OFFSET, hlc())]),
+            (skewed, [recorded, RestampPending(OFFSET, hlc(), UNCERTAINTY)]),
             (PushRecorded(counts(1)), [PushBatch(500)]),
             (skewed, [recorded, Finish(Outcome.FAILED)]),
         ],

@@ -59,6 +59,7 @@ from tests.unit.sync.wire import (
     EPOCH,
     OFFSET,
     TIMING,
+    UNCERTAINTY,
     Step,
     change,
     changes_frame,
@@ -76,7 +77,7 @@ __all__ = ["TRANSCRIPTS"]
 SKEW = "clock_skew"
 BATCH = PushBatch(500)
 BEHIND = PushBatch(500, behind_answer=True)
-MEASURED = SetClockOffset(OFFSET, hlc())
+MEASURED = SetClockOffset(OFFSET, hlc(), UNCERTAINTY)
 FETCH = FetchDirectory()
 
 
@@ -258,7 +259,7 @@ TRANSCRIPTS: dict[str, list[Step]] = {
     ],
     "a refused clock is re-stamped before anything more goes up": [
         *_connected(pending=3),
-        (SKEWED, [SKEW_RECORDED, RestampPending(OFFSET, hlc())]),
+        (SKEWED, [SKEW_RECORDED, RestampPending(OFFSET, hlc(), UNCERTAINTY)]),
         (PushRecorded(counts(3)), [BATCH]),
     ],
     "the batch behind an answer fails: it stays queued and goes first on the next connection": [
@@ -303,7 +304,7 @@ TRANSCRIPTS: dict[str, list[Step]] = {
             PushSucceeded((result(1), result(2, "rejected", SKEW)), hlc(1_050 + 9_000), TIMING),
             [
                 RecordPushResults((result(1), result(2, "rejected", SKEW)), hlc(1_050 + 9_000)),
-                RestampPending(9_000, hlc(1_050 + 9_000)),
+                RestampPending(9_000, hlc(1_050 + 9_000), UNCERTAINTY),
             ],
         ),
         (PushRecorded(counts(1)), [BATCH, SendStatus(0, 1)]),
@@ -313,9 +314,9 @@ TRANSCRIPTS: dict[str, list[Step]] = {
     ],
     "clock_skew that never ends stops pushing instead of hammering": [
         *_connected(pending=1),
-        (SKEWED, [SKEW_RECORDED, RestampPending(OFFSET, hlc())]),
+        (SKEWED, [SKEW_RECORDED, RestampPending(OFFSET, hlc(), UNCERTAINTY)]),
         (PushRecorded(counts(1)), [BATCH]),
-        (SKEWED, [SKEW_RECORDED, RestampPending(OFFSET, hlc())]),
+        (SKEWED, [SKEW_RECORDED, RestampPending(OFFSET, hlc(), UNCERTAINTY)]),
         (PushRecorded(counts(1)), [BATCH]),
         (SKEWED, [SKEW_RECORDED, Pull(0)]),  # no push until the next connection; pulls go on
         (PushRecorded(counts(2)), []),
@@ -552,7 +553,7 @@ TRANSCRIPTS: dict[str, list[Step]] = {
         (start(Mode.ONCE, cursor=5), [Pull(5)]),
         (
             PullSucceeded(page([], 5), Timing(1_000, 1_000)),
-            [SetClockOffset(OFFSET + 50, hlc()), Finish(Outcome.SYNCED)],
+            [SetClockOffset(OFFSET + 50, hlc(), 0), Finish(Outcome.SYNCED)],
         ),
     ],
     "once against an unreachable server: report it": [

@@ -46,6 +46,8 @@ TIMING = Timing(sent_ms=1_000, received_ms=1_100)
 """Every request in a transcript leaves at 1000 and is answered at 1100 (local clock)."""
 OFFSET = 4_000
 """The server clock in ``hlc()`` runs this far ahead of the local one."""
+UNCERTAINTY = 50
+"""Half the round trip of ``TIMING``: how far a measured offset may be from the true one."""
 
 PREDICTABLE = CoreConfig(
     batch_size=500,
