@@ -24,15 +24,18 @@ from sqlalchemy.dialects.sqlite import insert
 from desktop.cache import rows
 from desktop.cache.counts import Counts, read_counts
 from desktop.cache.outbox import Op, append, pending_hlcs
+from desktop.cache.restamp import rename_row_stamp
 from desktop.cache.schema import RECORD_TABLES, epoch_pending, outbox
-from desktop.cache.state import Key, write_values
+from desktop.cache.state import Key, read_state, write_values
 from protocol.collections import Collection
+from protocol.hlc import Timestamp, parse
 from protocol.merge import DELETED, Row
 
 __all__ = [
     "EpochResetOutcome",
     "PushBack",
     "finish_epoch_reset",
+    "own_stamp",
     "plan_push_back",
     "start_epoch_reset",
     "track",
@@ -128,6 +131,19 @@ def plan_push_back(
     return plan
 
 
+def own_stamp(stamp: str, node: str) -> str:
+    """``stamp`` with this device as its node, at the same wall time and counter.
+
+    The server takes a pushed stamp only from the device it names (so no device wins
+    conflicts in another's name), yet a push-back also gives back values other branches
+    wrote after the backup: this branch relays them as its own, in the same order, so
+    they return even if their author never comes back. Equal values never conflict, so
+    the author's own push-back of the same value changes nothing.
+    """
+    parsed = parse(stamp)
+    return stamp if parsed.node == node else str(Timestamp(parsed.wall_ms, parsed.counter, node))
+
+
 def finish_epoch_reset(conn: Connection) -> EpochResetOutcome:
     """Queue the push-back ahead of the outbox and close the reset."""
     planned: list[tuple[str, str, PushBack]] = []
@@ -139,10 +155,14 @@ def finish_epoch_reset(conn: Connection) -> EpochResetOutcome:
             continue
         queued = pending_hlcs(conn, name, [row_id]).get(row_id, set())
         planned.extend((name, row_id, step) for step in plan_push_back(collection, record.row, keys, queued))
+    node = read_state(conn).node
     first = conn.execute(select(func.min(outbox.c.seq))).scalar_one_or_none()
     seq = min(first or 1, 1) - len(planned)
     for name, row_id, (op, fields, stamp) in planned:
-        append(conn, name, row_id, op, fields, stamp, {}, seq=seq)
+        own = own_stamp(stamp, node)
+        if own != stamp:
+            rename_row_stamp(conn, name, row_id, stamp, own)
+        append(conn, name, row_id, op, fields, own, {}, seq=seq)
         seq += 1
     conn.execute(delete(epoch_pending))
     write_values(conn, {Key.EPOCH_RESET: False})

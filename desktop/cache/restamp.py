@@ -28,7 +28,7 @@ from desktop.cache.state import Key, read_values, write_values
 from protocol.hlc import Timestamp, parse
 from protocol.merge import Row
 
-__all__ = ["adopt_device_node", "restamp_pending"]
+__all__ = ["adopt_device_node", "rename_row_stamp", "restamp_pending"]
 
 
 def restamp_pending(
@@ -93,13 +93,16 @@ def _rename_stamps(conn: Connection, entries: list[OutboxEntry], renamed: dict[s
         if values:
             conn.execute(update(outbox).where(outbox.c.seq == entry.seq).values(values))
     for entry in entries:
-        if entry.hlc not in renamed:
-            continue
-        new = renamed[entry.hlc]
-        collection = rows.collection_named(entry.collection)
-        current = rows.load(conn, collection, entry.row_id)
-        if current is None:
-            continue
-        clocks = {key: (new if clock == entry.hlc else clock) for key, clock in current.clocks.items()}
-        if clocks != current.clocks:
-            rows.save_many(conn, collection, [], [(current.id, Row(current.fields, clocks, current.deleted))])
+        if entry.hlc in renamed:
+            rename_row_stamp(conn, entry.collection, entry.row_id, entry.hlc, renamed[entry.hlc])
+
+
+def rename_row_stamp(conn: Connection, name: str, row_id: str, old: str, new: str) -> None:
+    """The keys of a local row stamped ``old`` take ``new``, so it agrees with its queued write."""
+    collection = rows.collection_named(name)
+    current = rows.load(conn, collection, row_id)
+    if current is None:
+        return
+    clocks = {key: (new if clock == old else clock) for key, clock in current.clocks.items()}
+    if clocks != current.clocks:
+        rows.save_many(conn, collection, [], [(current.id, Row(current.fields, clocks, current.deleted))])

@@ -104,3 +104,22 @@ def test_a_reset_with_nothing_newer_here_queues_nothing(cache: Cache) -> None:
 
     assert cache.finish_epoch_reset().queued == 0
     assert cache.pending_batch() == []
+
+
+def test_a_value_another_branch_wrote_is_pushed_back_as_this_device_at_its_time(cache: Cache) -> None:
+    """The server takes a stamp only from the device it names (issue 12): a value another
+    branch wrote after the backup goes back re-stamped with this device as node, at the
+    same wall time and counter, and the local row takes that stamp too."""
+    cache.set_enrollment(device_id="dev-here", branch_id="b-1", branch_name="North", server_url="http://s")
+    row_id = str(uuid.uuid4())
+    theirs = stamp(START_MS + 5_000, node="dev-south", counter=3)
+    cache.apply_changes([change(row_id, {"name": "From South"}, theirs, seq=1)], 1, "epoch-1")
+
+    cache.start_epoch_reset("epoch-2")
+    cache.apply_changes([], 0, "epoch-2")  # the backup never saw the row
+    assert cache.finish_epoch_reset().queued == 1
+
+    [entry] = cache.pending_batch()
+    assert (dict(entry.fields), entry.hlc) == ({"name": "From South"}, stamp(START_MS + 5_000, "dev-here", 3))
+    record = cache.get("clients", row_id)
+    assert record is not None and record.clocks["name"] == entry.hlc
