@@ -115,6 +115,10 @@ class CloseCode(IntEnum):
     pull, then reconnect."""
     REVOKED = 4401
     """The device was revoked: stop syncing, the token is no good any more."""
+    REPLACED = 4409
+    """The device opened more sockets than the server keeps per device; this, its oldest,
+    was closed (an engine holds one socket, so the oldest is most likely already dead).
+    A client that still reads it reconnects like after any closed socket."""
 
     @property
     def reason(self) -> str:
@@ -128,6 +132,7 @@ _CLOSE_REASONS: Final[Mapping[CloseCode, str]] = {
     CloseCode.SERVICE_RESTART: "server restarting",
     CloseCode.RESYNC: "resync",
     CloseCode.REVOKED: "device revoked",
+    CloseCode.REPLACED: "replaced by a newer socket of this device",
 }
 
 

@@ -96,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 direct_url,
                 queue_frames=settings.ws_queue_frames,
                 reconnects=metrics.listener_reconnects,
+                sockets_per_device=settings.ws_sockets_per_device,
             )
             statuses = StatusTable()
             flusher = StatusFlusher(statuses, monitor, interval_s=settings.status_flush_interval_s)

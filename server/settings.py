@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     ``status`` at most every 5 s); a device going faster has the socket closed 1008."""
     ws_client_frame_burst: int = Field(default=100, ge=1)
     """Frames one device may send at once before ``ws_client_frames_per_s`` applies."""
+    ws_sockets_per_device: int = Field(default=4, ge=1)
+    """Sockets one device may hold on one server process; a newer one closes its oldest
+    (close 4409). An engine holds one; the rest is room for sockets not yet timed out."""
     ws_client_frame_bytes: int = Field(default=64 * 1024, ge=256)
     """Largest frame a client may send (a ``status`` frame is ~100 bytes); a larger one closes
     the socket 1008."""

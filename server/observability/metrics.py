@@ -92,6 +92,8 @@ class Metrics:
                 "branchsync_ws_resyncs": "Sockets closed with resync because they fell behind.",
                 "branchsync_ws_ignored_frames": "Client frames ignored as malformed.",
                 "branchsync_ws_status_frames": "Status frames received from devices.",
+                "branchsync_ws_policy_closes": "Sockets closed 1008 for frames too large or too fast.",
+                "branchsync_ws_replaced_closes": "Sockets closed 4409: their device opened too many.",
                 "branchsync_status_flushes": "Batched writes of the devices' status that committed.",
                 "branchsync_status_rows_written": "Device statuses those batched writes carried.",
                 "branchsync_status_flush_failures": "Batched status writes the database did not take.",

@@ -59,6 +59,8 @@ async def refresh_metrics(
         ws_resyncs=hub.stats.resyncs,
         ws_ignored_frames=hub.stats.ignored_client_frames,
         ws_status_frames=hub.stats.status_frames,
+        ws_policy_closes=hub.stats.policy_closes,
+        ws_replaced_closes=hub.stats.replaced_closes,
     )
     if statuses is not None:
         metrics.hub_totals.update(

@@ -40,6 +40,7 @@ CLOSE_CODES: dict[CloseReason, tuple[int, str]] = {
         (CloseReason.RESYNC, CloseCode.RESYNC),
         (CloseReason.REVOKED, CloseCode.REVOKED),
         (CloseReason.SHUTDOWN, CloseCode.SERVICE_RESTART),
+        (CloseReason.REPLACED, CloseCode.REPLACED),
     )
 }
 """WebSocket close code and reason per ``CloseReason`` (``protocol.wire.CloseCode``)."""

@@ -13,6 +13,7 @@ this text, wait to be woken, or close for this reason. The asyncio adapter
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -42,6 +43,8 @@ class CloseReason(StrEnum):
     """The device's token was revoked."""
     SHUTDOWN = "shutdown"
     """This server process is stopping."""
+    REPLACED = "replaced"
+    """The device opened a socket over its limit; this was its oldest."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +92,8 @@ class FanoutStats:
     ignored_client_frames: int = 0
     policy_closes: int = 0
     """Sockets closed 1008 for a frame too large or a device sending too fast."""
+    replaced_closes: int = 0
+    """Sockets closed because their device opened more than ``sockets_per_device``."""
 
 
 class Subscription:
@@ -98,11 +103,15 @@ class Subscription:
     first frame it will get, which the ``hello`` frame announces as ``head``.
     """
 
-    __slots__ = ("_limit", "_queue", "_wake", "close_reason", "device_id", "start")
+    __slots__ = ("_limit", "_queue", "_wake", "close_reason", "device_id", "serial", "start")
 
-    def __init__(self, device_id: uuid.UUID, start: int, limit: int, wake: Callable[[], None]) -> None:
+    def __init__(
+        self, device_id: uuid.UUID, start: int, limit: int, wake: Callable[[], None], serial: int = 0
+    ) -> None:
         self.device_id = device_id
         self.start = start
+        self.serial = serial
+        """Order of subscription in its hub: the smallest is the oldest."""
         self.close_reason: CloseReason | None = None
         self._limit = limit
         self._queue: deque[Frame] = deque()
@@ -143,13 +152,19 @@ class Hub:
     Args:
         queue_frames: frames one socket may fall behind before it is resynced.
         head: change number the stream continues from (the newest already sent).
+        sockets_per_device: sockets one device may hold here; a newer one closes its
+            oldest (None: no limit).
     """
 
-    def __init__(self, queue_frames: int, head: int = 0) -> None:
+    def __init__(self, queue_frames: int, head: int = 0, sockets_per_device: int | None = None) -> None:
         if queue_frames < 1:
             raise ValueError("queue_frames must be at least 1")
+        if sockets_per_device is not None and sockets_per_device < 1:
+            raise ValueError("sockets_per_device must be at least 1")
         self.queue_frames = queue_frames
         self.head = head
+        self.sockets_per_device = sockets_per_device
+        self._serials = itertools.count()
         self.stats = FanoutStats()
         self._subscriptions: set[Subscription] = set()
         self._revoked: set[uuid.UUID] = set()
@@ -166,13 +181,23 @@ class Hub:
         """Add a socket; it gets every frame published from now on.
 
         A device revoked while it was being authenticated gets a subscription that
-        is already closed with ``REVOKED``.
+        is already closed with ``REVOKED``. A device at its ``sockets_per_device`` has
+        its oldest sockets closed with ``REPLACED``: a socket whose peer vanished without
+        a close (a PC switched off, a NAT that forgot it) stays open until pings time it
+        out, and an engine that reconnects meanwhile must not be refused for it.
         """
-        sub = Subscription(device_id, self.head, self.queue_frames, wake)
+        sub = Subscription(device_id, self.head, self.queue_frames, wake, next(self._serials))
         if device_id in self._revoked:
             sub.close_reason = CloseReason.REVOKED
-        else:
-            self._subscriptions.add(sub)
+            return sub
+        if self.sockets_per_device is not None:
+            mine = sorted(
+                (s for s in self._subscriptions if s.device_id == device_id), key=lambda s: s.serial
+            )
+            for oldest in mine[: max(0, len(mine) - self.sockets_per_device + 1)]:
+                self._end(oldest, CloseReason.REPLACED)
+                self.stats.replaced_closes += 1
+        self._subscriptions.add(sub)
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:

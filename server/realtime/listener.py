@@ -87,13 +87,20 @@ class Fanout:
     """One per process: listens for change notifications and feeds the sockets' hub."""
 
     def __init__(
-        self, engine: AsyncEngine, database_url: str, *, queue_frames: int, reconnects: Counter
+        self,
+        engine: AsyncEngine,
+        database_url: str,
+        *,
+        queue_frames: int,
+        reconnects: Counter,
+        sockets_per_device: int | None = None,
     ) -> None:
-        """``queue_frames`` bounds each socket's queue; ``reconnects`` counts re-LISTENs."""
+        """``queue_frames`` bounds each socket's queue, ``sockets_per_device`` each device's
+        sockets here (``Hub``); ``reconnects`` counts re-LISTENs."""
         self._engine = engine
         self._database_url = database_url
         self._reconnects = reconnects
-        self.hub = Hub(queue_frames)
+        self.hub = Hub(queue_frames, sockets_per_device=sockets_per_device)
         self.listener_connected = asyncio.Event()
         """Set while the LISTEN connection is up (readiness and tests look at it)."""
         self._wake = asyncio.Event()

@@ -89,6 +89,7 @@ def test_close_codes_are_the_contract() -> None:
         "SERVICE_RESTART": (1012, "server restarting"),
         "RESYNC": (4000, "resync"),
         "REVOKED": (4401, "device revoked"),
+        "REPLACED": (4409, "replaced by a newer socket of this device"),
     }
     assert CloseCode(4401) is CloseCode.REVOKED  # what a client reads off a closed socket
 

@@ -387,3 +387,26 @@ async def test_a_frame_larger_than_the_limit_closes_the_socket_for_policy(
         code, _ = await closed_by_server(ws)
         assert code == 1008
         assert ws.close_reason == "frame too large"
+
+
+async def test_a_device_over_its_socket_limit_loses_its_oldest_socket_and_keeps_the_rest(
+    start: Callable[..., Running],
+) -> None:
+    running = start(ws_sockets_per_device=2)
+    device = await running.device()
+    url = running.server.ws_url
+    async with (
+        await open_socket(url, device) as oldest,
+        await open_socket(url, device) as middle,
+    ):
+        await next_frame(oldest)
+        hello = await next_frame(middle)
+        async with await open_socket(url, device) as newest:
+            await next_frame(newest)
+            code, _ = await closed_by_server(oldest)
+            assert (code, oldest.close_reason) == (4409, "replaced by a newer socket of this device")
+            async with httpx.AsyncClient(base_url=running.server.url, timeout=30) as http:
+                results = await push_clients(http, device, 1)
+            await changes_until(middle, hello["head"], results[-1]["seq"])
+            await changes_until(newest, hello["head"], results[-1]["seq"])
+    assert running.hub.stats.replaced_closes == 1

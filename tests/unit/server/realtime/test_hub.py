@@ -130,3 +130,32 @@ def test_a_frame_that_does_not_continue_the_stream_is_a_bug(from_seq: int, to_se
 def test_queue_frames_must_be_positive() -> None:
     with pytest.raises(ValueError, match="queue_frames"):
         Hub(queue_frames=0)
+
+
+def test_a_device_over_its_socket_limit_loses_its_oldest_sockets_only() -> None:
+    hub = Hub(queue_frames=4, sockets_per_device=2)
+    device, other = uuid.uuid4(), uuid.uuid4()
+    wakes = Wakes()
+    first = hub.subscribe(device, wakes)
+    neighbour = hub.subscribe(other, Wakes())
+    second = hub.subscribe(device, Wakes())
+
+    third = hub.subscribe(device, Wakes())
+
+    assert first.next_action() == Close(CloseReason.REPLACED) and wakes.count == 1
+    hub.publish(frame(0, 1))
+    assert [drain(s) for s in (second, third, neighbour)] == [["0->1"]] * 3
+    assert len(hub) == 3 and hub.stats.replaced_closes == 1
+
+
+def test_without_a_socket_limit_a_device_keeps_every_socket() -> None:
+    hub = Hub(queue_frames=4)
+    device = uuid.uuid4()
+    subs = [hub.subscribe(device, Wakes()) for _ in range(10)]
+
+    assert all(s.next_action() is WAIT for s in subs) and hub.stats.replaced_closes == 0
+
+
+def test_sockets_per_device_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="sockets_per_device"):
+        Hub(queue_frames=4, sockets_per_device=0)
