@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     rate_per_s: float = Field(default=100.0, gt=0)
     """Sustained requests per second one device may make."""
     rate_burst: int = Field(default=50, ge=1)
+    auth_failures_per_min: float = Field(default=30, gt=0)
+    """Failed token checks one network address may make per minute (bursts of
+    ``auth_failure_burst``) before its token checks are answered 429 without a lookup."""
+    auth_failure_burst: int = Field(default=20, ge=1)
     enroll_rate_per_min: float = Field(default=60, gt=0)
     """Enrolment attempts per minute from one network address (codes carry 100 random bits,
     so this guards the database against a flood, not the codes against guessing)."""

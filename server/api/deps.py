@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import HTTPConnection
 
 from protocol.errors import ErrorCode
 from server.api.runtime import Runtime
@@ -20,7 +21,17 @@ from server.errors import ApiError
 from server.identity.authentication import AuthenticatedDevice, authenticate, bearer_token
 from server.identity.rate_limit import RateLimiter, retry_after_header
 
-__all__ = ["CurrentDevice", "EngineDep", "RuntimeDep", "current_device", "get_runtime", "within_rate"]
+__all__ = [
+    "CurrentDevice",
+    "EngineDep",
+    "RuntimeDep",
+    "client_address",
+    "current_device",
+    "failed_token_check",
+    "get_runtime",
+    "not_guessing",
+    "within_rate",
+]
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -51,12 +62,41 @@ async def current_device(request: Request, runtime: RuntimeDep) -> Authenticated
     token = bearer_token(request.headers.get("authorization"))
     if token is None:
         raise _unauthorized("missing device token (Authorization: Bearer <token>)")
+    address = client_address(request)
+    not_guessing(runtime, address)
     async with runtime.engine.connect() as conn:
         device = await authenticate(conn, token)
     if device is None:
-        raise _unauthorized("unknown or revoked device token")
+        raise failed_token_check(runtime, address)
     within_rate(runtime.limiter, device.id, "requests from this device")
     return device
+
+
+def client_address(connection: HTTPConnection) -> str:
+    """The peer's network address (the real client's behind a proxy uvicorn trusts)."""
+    return connection.client.host if connection.client else "unknown"
+
+
+def not_guessing(runtime: Runtime, address: str) -> None:
+    """Refuse a token check from an address that failed too many lately, before any lookup.
+
+    Raises:
+        ApiError: 429 with ``Retry-After`` until the address may try again.
+    """
+    wait = runtime.auth_failure_limiter.waiting(address, time.monotonic())
+    if wait > 0:
+        raise ApiError(
+            429,
+            ErrorCode.RATE_LIMITED,
+            f"too many failed token checks from this address; retry in {wait:.0f} s",
+            headers={"Retry-After": retry_after_header(wait)},
+        )
+
+
+def failed_token_check(runtime: Runtime, address: str) -> ApiError:
+    """Count a failed token check of ``address``; the 401 to answer it with."""
+    runtime.auth_failure_limiter.acquire(address, time.monotonic())
+    return _unauthorized("unknown or revoked device token")
 
 
 def within_rate(limiter: RateLimiter, key: Hashable, what: str) -> None:

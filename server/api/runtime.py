@@ -59,6 +59,8 @@ class Runtime:
     """Frames each device may send over its sockets (``ws_client_frames_per_s``)."""
     enroll_limiter: RateLimiter
     """Enrolment attempts per network address (``settings.enroll_rate_per_min``)."""
+    auth_failure_limiter: RateLimiter
+    """Failed token checks per network address (``settings.auth_failures_per_min``)."""
     admin_login_limiter: RateLimiter
     """Dashboard login attempts per network address."""
     snapshot_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
@@ -92,5 +94,8 @@ class Runtime:
             limiter=RateLimiter(settings.rate_per_s, settings.rate_burst),
             frame_limiter=RateLimiter(settings.ws_client_frames_per_s, settings.ws_client_frame_burst),
             enroll_limiter=RateLimiter(settings.enroll_rate_per_min / 60, settings.enroll_burst),
+            auth_failure_limiter=RateLimiter(
+                settings.auth_failures_per_min / 60, settings.auth_failure_burst
+            ),
             admin_login_limiter=RateLimiter(ADMIN_LOGIN_RATE_PER_S, ADMIN_LOGIN_BURST),
         )

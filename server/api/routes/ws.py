@@ -37,8 +37,10 @@ from starlette.websockets import WebSocketDisconnect
 from protocol.errors import ErrorCode
 from protocol.messages import StatusFrame
 from protocol.wire import SOCKET_PATH, CloseCode
+from server.api.deps import client_address, failed_token_check, not_guessing
 from server.api.error_handlers import database_refusal, database_unavailable, error_response
 from server.api.runtime import Runtime
+from server.errors import ApiError
 from server.identity.authentication import AuthenticatedDevice, authenticate, bearer_token
 from server.identity.rate_limit import RateLimiter, retry_after_header
 from server.realtime.device_status import DeviceStatus
@@ -88,6 +90,12 @@ async def _authenticate(websocket: WebSocket, runtime: Runtime) -> Authenticated
         message = "missing device token (Authorization: Bearer <token>)"
         await _deny(websocket, 401, ErrorCode.UNAUTHORIZED, message)
         return None
+    address = client_address(websocket)
+    try:
+        not_guessing(runtime, address)
+    except ApiError as guessing:
+        await _deny(websocket, guessing.status, guessing.code, guessing.message, guessing.headers)
+        return None
     try:
         async with runtime.engine.begin() as conn:
             device = await authenticate(conn, token)
@@ -97,7 +105,8 @@ async def _authenticate(websocket: WebSocket, runtime: Runtime) -> Authenticated
         await _deny(websocket, refusal.status, refusal.code, refusal.message, refusal.headers)
         return None
     if device is None:
-        await _deny(websocket, 401, ErrorCode.UNAUTHORIZED, "unknown or revoked device token")
+        failed = failed_token_check(runtime, address)
+        await _deny(websocket, failed.status, failed.code, failed.message, failed.headers)
         return None
     wait = runtime.limiter.acquire(device.id, time.monotonic())
     if wait > 0:

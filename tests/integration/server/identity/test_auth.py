@@ -14,7 +14,10 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
+from protocol.wire import SOCKET_PATH
 from server.api.deps import CurrentDevice
 from server.app import create_app
 from server.ops import admin
@@ -148,3 +151,33 @@ async def test_a_device_going_too_fast_gets_429_with_retry_after(database_url: s
     assert limited.json()["error"]["code"] == "rate_limited"
     assert 1 <= int(limited.headers["Retry-After"]) <= 2
     assert neighbour.status_code == 200
+
+
+async def test_an_address_guessing_tokens_gets_429_before_any_lookup_http_and_socket(
+    database_url: str,
+) -> None:
+    """Failed token checks are limited per address (issue 12): after the burst, a check is
+    refused 429 with ``Retry-After``, on HTTP and on the socket's handshake alike."""
+    settings = Settings(database_url=database_url, auth_failures_per_min=6, auth_failure_burst=3)
+    with live_server(settings, app=_app_with_probe(settings)) as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+            guesses = [
+                (await client.get("/probe", headers=protocol_headers(f"guess-{i}"))).status_code
+                for i in range(3)
+            ]
+            limited = await client.get("/probe", headers=protocol_headers("guess-3"))
+        with pytest.raises(InvalidStatus) as socket_refused:
+            async with connect(
+                server.url.replace("http", "ws") + SOCKET_PATH,
+                additional_headers=protocol_headers("guess-4"),
+                proxy=None,
+                open_timeout=10,
+            ):
+                pass
+
+    assert guesses == [401, 401, 401]
+    assert limited.status_code == 429
+    assert limited.json()["error"]["code"] == "rate_limited"
+    assert "failed token checks" in limited.json()["error"]["message"]
+    assert 1 <= int(limited.headers["Retry-After"]) <= 10
+    assert socket_refused.value.response.status_code == 429

@@ -89,3 +89,14 @@ def test_retry_after_rounds_up_to_whole_seconds(wait: float, header: str) -> Non
 def test_nonsense_limits_are_refused(rate: float, burst: int) -> None:
     with pytest.raises(ValueError):
         RateLimiter(rate=rate, burst=burst)
+
+
+def test_waiting_says_when_a_key_may_go_again_and_takes_nothing() -> None:
+    limiter = RateLimiter(rate=2, burst=1)
+
+    assert limiter.waiting("addr", 0.0) == 0.0  # never seen
+    limiter.acquire("addr", 0.0)
+    assert limiter.waiting("addr", 0.25) == pytest.approx(0.25)
+    assert limiter.waiting("addr", 0.25) == pytest.approx(0.25)  # asking again took nothing
+    assert limiter.waiting("addr", 0.5) == 0.0
+    assert limiter.acquire("addr", 0.5) == 0.0
