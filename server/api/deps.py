@@ -27,9 +27,8 @@ __all__ = [
     "RuntimeDep",
     "client_address",
     "current_device",
-    "failed_token_check",
+    "device_of",
     "get_runtime",
-    "not_guessing",
     "within_rate",
 ]
 
@@ -57,46 +56,41 @@ async def current_device(request: Request, runtime: RuntimeDep) -> Authenticated
 
     Raises:
         ApiError: 401 for a missing, unknown or revoked token; 429 (with
-            ``Retry-After``) when the device goes faster than ``settings.rate_per_s``.
+            ``Retry-After``) when the device goes faster than ``settings.rate_per_s``,
+            or its address failed too many token checks lately.
     """
-    token = bearer_token(request.headers.get("authorization"))
+    return await device_of(request, runtime, "requests from this device")
+
+
+async def device_of(connection: HTTPConnection, runtime: Runtime, what: str) -> AuthenticatedDevice:
+    """The device behind a request's or socket handshake's bearer token, within its rate
+    (``what`` names what it makes too many of).
+
+    Failed checks are counted per network address, and an address with too many lately
+    is refused before any lookup: a guesser costs one bucket check, not a query.
+
+    Raises:
+        ApiError: 401 for a missing, unknown or revoked token, 429 as above.
+    """
+    token = bearer_token(connection.headers.get("authorization"))
     if token is None:
         raise _unauthorized("missing device token (Authorization: Bearer <token>)")
-    address = client_address(request)
-    not_guessing(runtime, address)
+    address = client_address(connection)
+    failures = runtime.auth_failure_limiter
+    if (wait := failures.waiting(address, time.monotonic())) > 0:
+        raise _rate_limited(wait, "failed token checks from this address")
     async with runtime.engine.connect() as conn:
         device = await authenticate(conn, token)
     if device is None:
-        raise failed_token_check(runtime, address)
-    within_rate(runtime.limiter, device.id, "requests from this device")
+        failures.acquire(address, time.monotonic())
+        raise _unauthorized("unknown or revoked device token")
+    within_rate(runtime.limiter, device.id, what)
     return device
 
 
 def client_address(connection: HTTPConnection) -> str:
     """The peer's network address (the real client's behind a proxy uvicorn trusts)."""
     return connection.client.host if connection.client else "unknown"
-
-
-def not_guessing(runtime: Runtime, address: str) -> None:
-    """Refuse a token check from an address that failed too many lately, before any lookup.
-
-    Raises:
-        ApiError: 429 with ``Retry-After`` until the address may try again.
-    """
-    wait = runtime.auth_failure_limiter.waiting(address, time.monotonic())
-    if wait > 0:
-        raise ApiError(
-            429,
-            ErrorCode.RATE_LIMITED,
-            f"too many failed token checks from this address; retry in {wait:.0f} s",
-            headers={"Retry-After": retry_after_header(wait)},
-        )
-
-
-def failed_token_check(runtime: Runtime, address: str) -> ApiError:
-    """Count a failed token check of ``address``; the 401 to answer it with."""
-    runtime.auth_failure_limiter.acquire(address, time.monotonic())
-    return _unauthorized("unknown or revoked device token")
 
 
 def within_rate(limiter: RateLimiter, key: Hashable, what: str) -> None:
@@ -107,12 +101,16 @@ def within_rate(limiter: RateLimiter, key: Hashable, what: str) -> None:
     """
     wait = limiter.acquire(key, time.monotonic())
     if wait > 0:
-        raise ApiError(
-            429,
-            ErrorCode.RATE_LIMITED,
-            f"too many {what}; retry in {wait:.2f} s",
-            headers={"Retry-After": retry_after_header(wait)},
-        )
+        raise _rate_limited(wait, what)
+
+
+def _rate_limited(wait_s: float, what: str) -> ApiError:
+    return ApiError(
+        429,
+        ErrorCode.RATE_LIMITED,
+        f"too many {what}; retry in {wait_s:.2f} s",
+        headers={"Retry-After": retry_after_header(wait_s)},
+    )
 
 
 CurrentDevice = Annotated[AuthenticatedDevice, Depends(current_device)]

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 
 from protocol.messages import BranchInfo, EnrollRequest, EnrollResponse
 from protocol.wire import ENROLL_PATH
-from server.api.deps import RuntimeDep, within_rate
+from server.api.deps import RuntimeDep, client_address, within_rate
 from server.identity.enrollment import enroll
 
 __all__ = ["router"]
@@ -24,8 +24,7 @@ router = APIRouter(tags=["enrolment"])
 )
 async def enroll_device(body: EnrollRequest, request: Request, runtime: RuntimeDep) -> EnrollResponse:
     """Enrol this device in the branch the code was issued for; the token is shown only once."""
-    address = request.client.host if request.client else "unknown"
-    within_rate(runtime.enroll_limiter, address, "enrolment attempts from this address")
+    within_rate(runtime.enroll_limiter, client_address(request), "enrolment attempts from this address")
     async with runtime.engine.begin() as conn:
         done = await enroll(conn, body.code, body.device_name, body.app_version)
     return EnrollResponse(

@@ -37,12 +37,12 @@ from starlette.websockets import WebSocketDisconnect
 from protocol.errors import ErrorCode
 from protocol.messages import StatusFrame
 from protocol.wire import SOCKET_PATH, CloseCode
-from server.api.deps import client_address, failed_token_check, not_guessing
+from server.api.deps import device_of
 from server.api.error_handlers import database_refusal, database_unavailable, error_response
 from server.api.runtime import Runtime
 from server.errors import ApiError
-from server.identity.authentication import AuthenticatedDevice, authenticate, bearer_token
-from server.identity.rate_limit import RateLimiter, retry_after_header
+from server.identity.authentication import AuthenticatedDevice
+from server.identity.rate_limit import RateLimiter
 from server.realtime.device_status import DeviceStatus
 from server.realtime.frames import (
     CLOSE_CODES,
@@ -85,35 +85,15 @@ async def _deny(
 
 async def _authenticate(websocket: WebSocket, runtime: Runtime) -> AuthenticatedDevice | None:
     """The device behind the socket's bearer token, or None after refusing the handshake."""
-    token = bearer_token(websocket.headers.get("authorization"))
-    if token is None:
-        message = "missing device token (Authorization: Bearer <token>)"
-        await _deny(websocket, 401, ErrorCode.UNAUTHORIZED, message)
-        return None
-    address = client_address(websocket)
     try:
-        not_guessing(runtime, address)
-    except ApiError as guessing:
-        await _deny(websocket, guessing.status, guessing.code, guessing.message, guessing.headers)
-        return None
-    try:
-        async with runtime.engine.begin() as conn:
-            device = await authenticate(conn, token)
+        return await device_of(websocket, runtime, "connections from this device")
+    except ApiError as refusal:
+        await _deny(websocket, refusal.status, refusal.code, refusal.message, refusal.headers)
     except (SQLAlchemyError, OSError) as exc:
         log.warning("cannot authenticate a socket: %s", exc)
-        refusal = database_refusal(exc) or database_unavailable()
-        await _deny(websocket, refusal.status, refusal.code, refusal.message, refusal.headers)
-        return None
-    if device is None:
-        failed = failed_token_check(runtime, address)
-        await _deny(websocket, failed.status, failed.code, failed.message, failed.headers)
-        return None
-    wait = runtime.limiter.acquire(device.id, time.monotonic())
-    if wait > 0:
-        headers = {"Retry-After": retry_after_header(wait)}
-        await _deny(websocket, 429, ErrorCode.RATE_LIMITED, "too many connections from this device", headers)
-        return None
-    return device
+        refused = database_refusal(exc) or database_unavailable()
+        await _deny(websocket, refused.status, refused.code, refused.message, refused.headers)
+    return None
 
 
 def _abuse(size: int, max_bytes: int, limiter: RateLimiter, device_id: uuid.UUID) -> str | None:
