@@ -8,22 +8,20 @@ connection in ``db_pool_timeout_s`` or PostgreSQL out of connections answers 503
 
 from __future__ import annotations
 
-import errno
 import logging
-import socket
 from collections.abc import Mapping
 
 import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from protocol.errors import ErrorCode
 from protocol.wire import error_body
 from server.errors import ApiError
+from server.store.db_failures import DatabaseFailure, classify
 
 __all__ = [
     "OVERLOADED_RETRY_AFTER_S",
@@ -55,24 +53,18 @@ once the peak passes; engines add their own jitter."""
 UNAVAILABLE_RETRY_AFTER_S = 3
 """``Retry-After`` of a 503 ``unavailable``: about what a PostgreSQL restart takes."""
 
-_OVERLOADED_SQLSTATES = frozenset({"53300", "53000"})
-"""too_many_connections, insufficient_resources."""
-_UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "08000", "08001", "08003", "08006"})
-"""admin/crash shutdown, cannot connect now (starting up), connection failures."""
-
 
 def database_refusal(exc: BaseException) -> ApiError | None:
     """The 503 that a database failure stands for, or None when it is not one (a bug)."""
-    if isinstance(exc, PoolTimeout):
-        return _overloaded("every database connection is busy; retry shortly")
-    causes = list(_chain(exc))
-    states = {getattr(cause, "sqlstate", None) for cause in causes}
-    if states & _OVERLOADED_SQLSTATES:
-        return _overloaded("the database has no connection to spare; retry shortly")
-    lost = isinstance(exc, DBAPIError) and exc.connection_invalidated
-    if lost or states & _UNAVAILABLE_SQLSTATES or any(_is_connection_loss(cause) for cause in causes):
-        return database_unavailable()
-    return None
+    match classify(exc):
+        case DatabaseFailure.POOL_BUSY:
+            return _overloaded("every database connection is busy; retry shortly")
+        case DatabaseFailure.OVERLOADED:
+            return _overloaded("the database has no connection to spare; retry shortly")
+        case DatabaseFailure.UNAVAILABLE:
+            return database_unavailable()
+        case None:
+            return None
 
 
 def database_unavailable() -> ApiError:
@@ -87,35 +79,6 @@ def _overloaded(message: str) -> ApiError:
     return ApiError(
         503, ErrorCode.OVERLOADED, message, headers={"Retry-After": str(OVERLOADED_RETRY_AFTER_S)}
     )
-
-
-_NETWORK_ERRNOS = frozenset(
-    {errno.ECONNREFUSED, errno.ECONNRESET, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ETIMEDOUT}
-)
-
-
-def _is_connection_loss(exc: BaseException) -> bool:
-    """A connection to PostgreSQL refused, reset or lost (not any ``OSError``: a full disk
-    under a route is a bug to see, not a database to wait for)."""
-    if isinstance(exc, asyncpg.ConnectionDoesNotExistError | asyncpg.CannotConnectNowError):
-        return True
-    if isinstance(exc, ConnectionError | socket.gaierror | TimeoutError):
-        return True
-    return isinstance(exc, OSError) and exc.errno in _NETWORK_ERRNOS
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    """``exc``, what SQLAlchemy wrapped (``orig``) and the causes behind them."""
-    seen: list[BaseException] = []
-    todo: list[BaseException | None] = [exc]
-    while todo and len(seen) < 8:
-        current = todo.pop()
-        if current is None or any(current is known for known in seen):
-            continue
-        seen.append(current)
-        orig = getattr(current, "orig", None)
-        todo += [orig if isinstance(orig, BaseException) else None, current.__cause__, current.__context__]
-    return seen
 
 
 _STATUS_CODES: dict[int, ErrorCode] = {

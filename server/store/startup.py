@@ -15,46 +15,21 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TypeVar
 
-import asyncpg
+from server.errors import DatabaseUnavailable
+from server.store.db_failures import classify
 
-from server.errors import ServerError
-
-__all__ = ["DatabaseWaitExpired", "is_transient", "retry_delays", "wait_for_database"]
+__all__ = ["is_transient", "retry_delays", "wait_for_database"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-_TRANSIENT: tuple[type[BaseException], ...] = (
-    ConnectionError,  # refused, reset: nothing listening yet, or a restart under way
-    TimeoutError,
-    asyncpg.CannotConnectNowError,  # 57P03: starting up, shutting down, in recovery
-    asyncpg.TooManyConnectionsError,  # 53300: other clients hold every slot for now
-    asyncpg.AdminShutdownError,  # 57P01: the connection was cut by a fast shutdown
-    asyncpg.ConnectionDoesNotExistError,
-)
-_NOT_YET_RESOLVABLE = "Name or service not known"
-"""``socket.gaierror`` while a container's DNS name is not registered yet."""
 _STILL_WAITING_EVERY_S = 15.0
 
 
-class DatabaseWaitExpired(ServerError):
-    """PostgreSQL did not answer within the configured wait."""
-
-
 def is_transient(exc: BaseException) -> bool:
-    """Whether ``exc`` (or what it wraps) says the database cannot be reached *now*."""
-    seen: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and all(current is not known for known in seen):
-        seen.append(current)
-        if isinstance(current, _TRANSIENT):
-            return True
-        if isinstance(current, OSError) and _NOT_YET_RESOLVABLE in str(current):
-            return True
-        orig = getattr(current, "orig", None)
-        current = orig if isinstance(orig, BaseException) else (current.__cause__ or current.__context__)
-    return False
+    """Whether ``exc`` says the database cannot serve *now* (``db_failures.classify``)."""
+    return classify(exc) is not None
 
 
 def retry_delays(first: float = 0.25, cap: float = 5.0) -> Iterator[float]:
@@ -81,7 +56,7 @@ async def wait_for_database(
         where: the database as the log names it (host and port, never a password).
 
     Raises:
-        DatabaseWaitExpired: still unreachable after ``limit_s``.
+        DatabaseUnavailable: still unreachable after ``limit_s``.
         Exception: whatever ``attempt`` raised that is not a reachability problem.
     """
     started = clock()
@@ -97,7 +72,7 @@ async def wait_for_database(
             failed = True
             waited = clock() - started
             if waited >= limit_s:
-                raise DatabaseWaitExpired(
+                raise DatabaseUnavailable(
                     f"cannot reach PostgreSQL at {where} after waiting {waited:.0f} s"
                     f" (BRANCHSYNC_DB_START_WAIT_S={limit_s:g}): {_one_line(exc)}"
                 ) from exc

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import socket
 
 import asyncpg
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from server.store.startup import DatabaseWaitExpired, is_transient, retry_delays, wait_for_database
+from server.errors import DatabaseUnavailable
+from server.store.startup import is_transient, retry_delays, wait_for_database
 
 
 class FakeTime:
@@ -71,7 +73,7 @@ async def test_the_wait_ends_at_its_limit_with_one_clear_line() -> None:
         1_000, _wrapped(asyncpg.CannotConnectNowError("the database system is starting up"))
     )
 
-    with pytest.raises(DatabaseWaitExpired) as raised:
+    with pytest.raises(DatabaseUnavailable) as raised:
         await wait_for_database(attempt, limit_s=20, where="db:5432/x", clock=time.clock, pause=time.pause)  # type: ignore[arg-type]
 
     assert time.now == pytest.approx(20)
@@ -85,7 +87,7 @@ async def test_a_limit_of_zero_tries_once() -> None:
     time = FakeTime()
     calls, attempt = _failing(1, ConnectionRefusedError(111, "Connection refused"))
 
-    with pytest.raises(DatabaseWaitExpired):
+    with pytest.raises(DatabaseUnavailable):
         await wait_for_database(attempt, limit_s=0, where="db", clock=time.clock, pause=time.pause)  # type: ignore[arg-type]
 
     assert len(calls) == 1 and time.pauses == []
@@ -107,7 +109,7 @@ async def test_a_refusal_is_not_waited_for() -> None:
     [
         (ConnectionRefusedError(111, "Connection refused"), True),
         (TimeoutError(), True),
-        (OSError(-2, "Name or service not known"), True),
+        (socket.gaierror(-2, "Name or service not known"), True),
         (_wrapped(asyncpg.TooManyConnectionsError("sorry, too many clients already")), True),
         (_wrapped(asyncpg.InvalidCatalogNameError('database "x" does not exist')), False),
         (PermissionError(13, "Permission denied"), False),
