@@ -307,9 +307,13 @@ class Cache:
         with self._db.write() as conn:
             return push_results.apply_push_results(conn, self._wall_ms, entries, results, server_hlc)
 
-    def restamp_pending(self, clock_offset_ms: int, server_hlc: str | None = None) -> int:
-        """After ``clock_skew``: save the measured offset and re-stamp future-dated mutations."""
+    def restamp_pending(
+        self, clock_offset_ms: int, server_hlc: str | None = None, uncertainty_ms: int = 0
+    ) -> int:
+        """After ``clock_skew``: save the measured offset (and its uncertainty) and re-stamp
+        future-dated mutations."""
         with self._db.write() as conn:
+            write_values(conn, {Key.CLOCK_UNCERTAINTY_MS: uncertainty_ms})
             return restamp.restamp_pending(conn, self._wall_ms, clock_offset_ms, server_hlc)
 
     # ---- remote changes (for the engine) ------------------------------------------

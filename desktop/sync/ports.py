@@ -62,8 +62,11 @@ class CachePort(Protocol):
     def load_snapshot(self, chunks: Iterable[bytes]) -> SnapshotLoaded:
         """Fill a blank cache from a snapshot stream in one transaction, or raise ``SnapshotRefused``."""
 
-    def restamp_pending(self, clock_offset_ms: int, server_hlc: str | None = None) -> int:
-        """After ``clock_skew``: save the offset, re-stamp future-dated mutations (counts unchanged)."""
+    def restamp_pending(
+        self, clock_offset_ms: int, server_hlc: str | None = None, uncertainty_ms: int = 0
+    ) -> int:
+        """After ``clock_skew``: save the offset and its uncertainty, re-stamp future-dated
+        mutations (counts unchanged)."""
 
     def start_epoch_reset(self, new_epoch: str) -> None:
         """Store the core's decision: a new epoch, the cursor back to 0 (counts unchanged)."""

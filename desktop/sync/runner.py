@@ -284,8 +284,7 @@ class Runner:
                 await self._cache_call(self._cache.set_state, clock)
                 await self._cache_call(self._cache.observe_hlc, server_hlc)
             case RestampPending(offset_ms=offset, server_hlc=server_hlc, uncertainty_ms=uncertainty):
-                await self._cache_call(self._cache.restamp_pending, offset, server_hlc)
-                await self._cache_call(self._cache.set_state, {Key.CLOCK_UNCERTAINTY_MS: uncertainty})
+                await self._cache_call(self._cache.restamp_pending, offset, server_hlc, uncertainty)
             case ResetEpoch(epoch=epoch):
                 log.info("the server's history changed (epoch %s): pulling everything again", epoch)
                 await self._cache_call(self._cache.start_epoch_reset, epoch)

@@ -55,7 +55,6 @@ from server.sync.write_plan import (
     Plan,
     Rejected,
     RowKey,
-    payload_digest,
     plan_batch,
     plan_compaction,
 )
@@ -457,7 +456,7 @@ async def _remember(
         WriteConflict: another request answered one of these mutation ids meanwhile.
     """
     rows = [
-        (mutation.id, result.model_dump_json(include={"seq", "lost"}), payload_digest(mutation))
+        (mutation.id, result.model_dump_json(include={"seq", "lost"}), outcome.payload)
         for mutation, outcome, result in zip(mutations, plan.outcomes, results, strict=True)
         if isinstance(outcome, Applied)
     ]

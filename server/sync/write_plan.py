@@ -52,6 +52,8 @@ class Applied:
 
     key: RowKey
     lost: tuple[Lost, ...]
+    payload: bytes = field(default=b"", compare=False)
+    """The mutation's ``payload_digest``, stored with its answer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +122,7 @@ def plan_batch(
     """
     plan = Plan()
     rows: dict[RowKey, Row] = {}
-    applied_here: dict[uuid.UUID, tuple[Applied, bytes]] = {}
+    applied_here: dict[uuid.UUID, Applied] = {}
     for mutation in mutations:
         digest = payload_digest(mutation)
         earlier = _earlier_answer(mutation.id, digest, answered, applied_here)
@@ -162,8 +164,8 @@ def plan_batch(
             known = plan.bases[key] if key in plan.bases else (current_bases or {}).get(key, {})
             rows[key] = plan.rows[key] = result.row
             plan.bases[key] = merge_bases(known, base, result.changed)
-        applied = Applied(key, tuple(lost for lost in result.lost if lost.loser == "incoming"))
-        applied_here[mutation.id] = (applied, digest)
+        applied = Applied(key, tuple(lost for lost in result.lost if lost.loser == "incoming"), digest)
+        applied_here[mutation.id] = applied
         plan.outcomes.append(applied)
     return plan
 
@@ -181,15 +183,16 @@ def _earlier_answer(
     mutation_id: uuid.UUID,
     digest: bytes,
     answered: Mapping[uuid.UUID, Mapping[str, Any]],
-    applied_here: Mapping[uuid.UUID, tuple[Applied, bytes]],
+    applied_here: Mapping[uuid.UUID, Applied],
 ) -> Duplicate | Rejected | None:
     """A replay's earlier answer, a refusal when the id came with another write, or None."""
+    previous: Mapping[str, Any] | Applied
     if mutation_id in applied_here:
-        previous: Mapping[str, Any] | Applied
-        previous, earlier_digest = applied_here[mutation_id]
+        previous = applied_here[mutation_id]
+        earlier_digest = previous.payload
     elif mutation_id in answered:
         previous = answered[mutation_id]
-        earlier_digest = previous.get("payload", digest)
+        earlier_digest = previous.get("payload", digest)  # kept before digests were: a replay
     else:
         return None
     if earlier_digest != digest:

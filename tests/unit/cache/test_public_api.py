@@ -54,7 +54,8 @@ def test_the_engine_calls_keep_their_signatures() -> None:
         "pending_batch": "(self, limit: 'int' = 500, max_bytes: 'int' = 1048576) -> 'list[OutboxEntry]'",
         "apply_push_results": "(self, entries: 'Sequence[OutboxEntry]', results: 'Sequence[MutationResult]', "
         "server_hlc: 'str | None' = None) -> 'PushOutcome'",
-        "restamp_pending": "(self, clock_offset_ms: 'int', server_hlc: 'str | None' = None) -> 'int'",
+        "restamp_pending": "(self, clock_offset_ms: 'int', server_hlc: 'str | None' = None, "
+        "uncertainty_ms: 'int' = 0) -> 'int'",  # extended (issue 12): old calls still work
         "apply_changes": "(self, changes: 'Sequence[Change]', new_cursor: 'int', epoch: 'str | None' = None) "
         "-> 'apply.ApplyOutcome'",
         "change_token": "(self) -> 'int'",
