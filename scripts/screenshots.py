@@ -8,6 +8,7 @@ relays) off screen, brings each window into the state a picture shows, and saves
 * ``appointments.png``: North's appointments of every branch this week, other branches by name.
 * ``conflicts.png``: South's conflicts after both branches changed one client.
 * ``demo.png``: the two windows side by side, as ``branchsync demo`` opens them.
+* ``sync_panel.png``: North's sync panel: status, server, device, position, clock offset.
 
 Usage: ``python scripts/screenshots.py [--out docs/screenshots] [--database-url URL]``
 (without ``--database-url`` an embedded PostgreSQL is started in a temporary folder).
@@ -154,6 +155,16 @@ def demo_picture(north: DemoBranch, south: DemoBranch, out: Path) -> None:
     print(f"wrote {path}")
 
 
+def sync_panel_picture(north: DemoBranch, out: Path) -> None:
+    window = north.branch.window
+    window.open_sync_panel()
+    panel = window.sync_panel
+    assert panel is not None
+    wait(lambda: "±" in panel.clock_label.text(), "the clock offset in the sync panel")
+    save(panel, out / "sync_panel.png")
+    panel.hide()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -187,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             appointments_picture(north, args.out)
             conflicts_picture(north, south, args.out)
             demo_picture(north, south, args.out)
+            sync_panel_picture(north, args.out)
     return 0
 
 
