@@ -10,13 +10,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 
 from protocol.errors import ErrorCode
 from protocol.validate import UNSTORABLE as _UNSTORABLE
 from protocol.version import MAX_MUTATIONS_PER_PUSH
 
 __all__ = [
+    "STORABLE",
     "BranchInfo",
     "Change",
     "ChangesFrame",
@@ -35,7 +36,6 @@ __all__ = [
     "ResyncFrame",
     "ServerFrame",
     "StatusFrame",
-    "StorableText",
     "parse_server_frame",
 ]
 
@@ -66,20 +66,21 @@ class ErrorBody(_Lenient):
 # ---- enrolment -------------------------------------------------------------------
 
 
-def _storable(text: str) -> str:
-    if _UNSTORABLE.search(text):
+def _storable(value: Any) -> Any:
+    if isinstance(value, str) and _UNSTORABLE.search(value):
         raise ValueError("contains a NUL or an unpaired surrogate")
-    return text
+    return value
 
 
-StorableText = Annotated[str, AfterValidator(_storable)]
-"""Text a request gives the server to keep: PostgreSQL cannot store a NUL, nor UTF-8 a lone surrogate."""
+STORABLE = BeforeValidator(_storable)
+"""For text a request gives the server to keep: PostgreSQL cannot store a NUL, nor UTF-8 a
+lone surrogate. It runs before the type and length checks, which keep their own messages."""
 
 
 class EnrollRequest(_Strict):
-    code: Annotated[StorableText, Field(min_length=1, max_length=100)]
-    device_name: Annotated[StorableText, Field(min_length=1, max_length=200)]
-    app_version: Annotated[StorableText | None, Field(max_length=50)] = None
+    code: Annotated[str, Field(min_length=1, max_length=100), STORABLE]
+    device_name: Annotated[str, Field(min_length=1, max_length=200), STORABLE]
+    app_version: Annotated[str | None, Field(max_length=50), STORABLE] = None
 
 
 class BranchInfo(_Lenient):
@@ -227,7 +228,7 @@ class StatusFrame(_Strict):
     type: Literal["status"]
     cursor: int
     pending: int
-    app_version: StorableText | None = None
+    app_version: Annotated[str | None, STORABLE] = None
 
 
 ServerFrame = Annotated[HelloFrame | ChangesFrame | ResyncFrame, Field(discriminator="type")]
