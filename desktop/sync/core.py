@@ -275,8 +275,8 @@ class SyncCore:
                 self._reset_to(ResetSignal.REQUEUED)
             case SocketOpened():
                 self._on_socket_opened(event, out)
-            case SocketClosed(reason=reason):
-                self._on_socket_closed(reason, out)
+            case SocketClosed(reason=reason, detail=detail):
+                self._on_socket_closed(reason, detail, out)
             case FrameReceived(frame=frame):
                 self._on_frame(frame, out)
             case PushSucceeded():
@@ -395,11 +395,11 @@ class SyncCore:
             self._directory_in_flight = True
         self._on_hello(event.hello, out)
 
-    def _on_socket_closed(self, reason: Failure, out: list[Action]) -> None:
+    def _on_socket_closed(self, reason: Failure, detail: str, out: list[Action]) -> None:
         if self._phase not in SOCKET_PHASES:
             return
         self._socket_open = False
-        self._on_failure(reason, "", out, retry=None)
+        self._on_failure(reason, detail, out, retry=None)
 
     def _on_failure(
         self, failure: Failure, detail: str, out: list[Action], retry: tuple[Timer, float | None] | None

@@ -203,6 +203,8 @@ class SocketClosed:
     """The socket failed to open or went down (not after a ``CloseSocket``)."""
 
     reason: Failure
+    detail: str = ""
+    """The adapter's one line on what happened (empty: the failure's general words)."""
 
 
 @dataclass(frozen=True, slots=True)

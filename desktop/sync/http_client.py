@@ -220,4 +220,7 @@ def _reason(exc: httpx.TransportError, base_url: httpx.URL) -> str:
     detail = str(exc) or type(exc).__name__
     if isinstance(exc, httpx.TimeoutException):
         detail = "no answer in time"
+    if isinstance(exc, httpx.ReadError | httpx.WriteError | httpx.RemoteProtocolError):
+        # it was reached: the connection went while the request was out (a restart, a cut link)
+        return f"lost the connection to the server at {base_url} ({detail})"
     return f"cannot reach the server at {base_url}: {detail}"

@@ -379,7 +379,7 @@ class Runner:
             if me is self._socket_task:
                 log.info("socket closed: %s", exc)
                 self._socket = None
-                self._events.put_nowait(SocketClosed(exc.failure))
+                self._events.put_nowait(SocketClosed(exc.failure, str(exc)))
 
     async def _pull(self, since: int) -> None:
         if since == 0 and not self._snapshot_tried and await self._cache_call(self._cache.snapshot_wanted):

@@ -168,9 +168,9 @@ def _translated(exc: Exception, where: str) -> Exception:
         case ConnectionClosed() if exc.rcvd is not None and exc.rcvd.code == REVOKED_CLOSE_CODE:
             return Unauthorized(401, "unauthorized", exc.rcvd.reason or "this device was revoked")
         case ConnectionClosed() if exc.rcvd is not None and exc.rcvd.code == CloseCode.SERVICE_RESTART:
-            return ServerRestarting(f"the server is restarting ({exc.rcvd.reason or 'close 1012'})")
+            return ServerRestarting("the server is restarting; reconnecting shortly")
         case ConnectionClosed():
-            return ServerUnreachable(f"the connection to the server closed ({exc})")
+            return ServerUnreachable(f"lost the connection to the server; retrying ({exc})")
         case TimeoutError():
             return ServerUnreachable(f"no answer from {where} in time")
         case OSError() | EOFError():
@@ -180,7 +180,7 @@ def _translated(exc: Exception, where: str) -> Exception:
         case InvalidMessage() if _cut_off(exc):
             # The connection ended before a whole HTTP answer came: a server restarting (or
             # a proxy dropping it), not an answer this version cannot read.
-            return ServerUnreachable(f"the connection to {where} closed before the server answered")
+            return ServerUnreachable(f"lost the connection to {where} before the server answered; retrying")
         case InvalidHandshake():
             return BadAnswer(f"the socket handshake with {where} failed: {exc}")
         case _:

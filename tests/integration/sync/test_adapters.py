@@ -11,6 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
+from desktop.demo.link_proxy import LinkProxy
 from desktop.sync.errors import (
     BadAnswer,
     RateLimited,
@@ -170,3 +171,36 @@ async def test_a_server_shutting_down_says_it_is_restarting(database_url: str, t
         assert caught.value.failure is Failure.RESTARTING
     finally:
         await (stopping or asyncio.to_thread(running.__exit__, None, None, None))
+
+
+async def test_a_socket_whose_link_is_cut_says_it_lost_the_connection(
+    sync_server: LiveServer, north_device: Device
+) -> None:
+    """A cut link is a lost connection the engine retries, in those words (issue 12): not
+    an answer this version does not understand, nor a server that cannot be reached."""
+    port = int(sync_server.url.rsplit(":", 1)[1])
+    with LinkProxy("127.0.0.1", port) as link:
+        async with SyncSocket.open(link.url, north_device.token) as (socket, _, _):
+            link.cut()
+            lost = r"^lost the connection to the server; retrying"
+            with pytest.raises(ServerUnreachable, match=lost) as cut:
+                async with asyncio.timeout(20):
+                    async for _ in socket.frames():
+                        pass
+    assert cut.value.failure is Failure.NETWORK
+
+
+async def test_a_request_whose_connection_goes_says_it_lost_the_connection() -> None:
+    async def answer_nothing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")  # the request arrived; the process goes
+        writer.close()
+
+    server = await asyncio.start_server(answer_nothing, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    try:
+        async with SyncHttpClient(url, "token", timeout=5) as http:
+            with pytest.raises(ServerUnreachable, match=r"^lost the connection to the server at http://"):
+                await http.pull(0)
+    finally:
+        server.close()
+        await server.wait_closed()

@@ -130,6 +130,14 @@ def test_a_failure_is_reported_in_words_until_the_next_good_sync() -> None:
     assert snapshot.state is EngineState.ONLINE
 
 
+def test_a_socket_lost_mid_session_is_reported_in_the_adapters_words() -> None:
+    core = new_core()
+    feed(core, start(), SocketOpened(hello(), TIMING), PullSucceeded(page([], 0), TIMING))
+    lost = "lost the connection to the server; retrying (no close frame received or sent)"
+    snapshot = emitted(core.handle(SocketClosed(Failure.NETWORK, lost)))[-1]
+    assert (snapshot.state, snapshot.last_error) == (EngineState.OFFLINE, lost)
+
+
 @pytest.mark.parametrize(
     ("failure", "halt"),
     [(Failure.UNAUTHORIZED, Halt.REVOKED), (Failure.UPDATE_REQUIRED, Halt.UPDATE_REQUIRED)],
