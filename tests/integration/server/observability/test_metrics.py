@@ -125,6 +125,16 @@ async def test_metrics_token_guards_the_endpoint(database_url: str) -> None:
     assert allowed.status_code == 200 and "branchsync_database_up 1.0" in allowed.text
 
 
+async def test_without_a_token_only_this_host_may_read_metrics(ops_http: httpx.AsyncClient) -> None:
+    """A scrape passed on by a reverse proxy on this host names its real client, which is
+    not this host: without ``BRANCHSYNC_METRICS_TOKEN`` it is refused (issue 12)."""
+    local = await ops_http.get("/metrics")
+    remote = await ops_http.get("/metrics", headers={"X-Forwarded-For": "203.0.113.7"})
+    assert local.status_code == 200
+    assert remote.status_code == 401
+    assert "BRANCHSYNC_METRICS_TOKEN" in remote.json()["error"]["message"]
+
+
 async def test_a_socket_on_one_process_counts_as_online_on_another(
     ops_server: LiveServer, ops_settings: Settings, database_url: str
 ) -> None:
