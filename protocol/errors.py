@@ -52,6 +52,8 @@ class ErrorCode(StrEnum):
     """503: every database connection is busy; retry after ``Retry-After`` seconds."""
     UNAVAILABLE = "unavailable"
     """503: the database cannot be reached (restarting?); retry after ``Retry-After`` seconds."""
+    REQUEST_TIMEOUT = "request_timeout"
+    """408: the request's line and headers did not all arrive in time (the connection closes)."""
 
 
 @dataclass(frozen=True, slots=True)

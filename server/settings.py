@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     ws_client_frame_bytes: int = Field(default=64 * 1024, ge=256)
     """Largest frame a client may send (a ``status`` frame is ~100 bytes); a larger one closes
     the socket 1008."""
+    request_read_timeout_s: float = Field(default=30.0, gt=0)
+    """A request's line and headers must arrive within this of its first byte (else 408), and
+    its body may not pause longer than this between reads (else the connection closes)."""
     ws_ping_interval_s: float = Field(default=20.0, gt=0)
     ws_ping_timeout_s: float = Field(default=20.0, gt=0)
     db_pool_size: int = Field(default=10, ge=1)

@@ -146,7 +146,7 @@ def _database_url(settings: Settings) -> str:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from protocol.version import MAX_PUSH_BYTES
+    from server.api.http_server import uvicorn_options
     from server.app import create_app
     from server.observability.logs import configure_logging
 
@@ -167,11 +167,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         create_app(settings.model_copy(update={"database_url": url, "backup_enabled": settings.backups_on})),
         host=settings.host,
         port=settings.port,
-        ws_ping_interval=settings.ws_ping_interval_s,
-        ws_ping_timeout=settings.ws_ping_timeout_s,
-        ws_max_size=MAX_PUSH_BYTES,
         log_level="info",
         log_config=None,
+        **uvicorn_options(settings),
     )
     return 0
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import uvicorn
 from fastapi import FastAPI
 
+from server.api.http_server import uvicorn_options
 from server.app import create_app
 from server.settings import Settings
 
@@ -55,10 +56,9 @@ def live_server(
         host="127.0.0.1",
         port=port,
         log_level="warning",
-        ws_ping_interval=settings.ws_ping_interval_s,
-        ws_ping_timeout=settings.ws_ping_timeout_s,
         ssl_certfile=certfile,
         ssl_keyfile=keyfile,
+        **uvicorn_options(settings),
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)

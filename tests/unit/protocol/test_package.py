@@ -61,7 +61,7 @@ def test_error_codes_are_the_wire_contract() -> None:
         "invalid_uuid", "invalid_choice", "out_of_range", "unknown_field", "unknown_collection",
         "invalid_mutation", "invalid_hlc", "clock_skew", "invalid_body", "too_large", "unauthorized",
         "rate_limited", "not_found", "update_required", "enroll_code_invalid", "enroll_code_used",
-        "enroll_code_expired", "internal", "overloaded", "unavailable",
+        "enroll_code_expired", "internal", "overloaded", "unavailable", "request_timeout",
     ]  # fmt: skip
     assert all(code.value == code.name.lower() for code in ErrorCode)
 
