@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     request_read_timeout_s: float = Field(default=30.0, gt=0)
     """A request's line and headers must arrive within this of its first byte (else 408), and
     its body may not pause longer than this between reads (else the connection closes)."""
+    ws_send_buffer_bytes: int = Field(default=64 * 1024, ge=4096)
+    """Kernel send buffer of each socket (Linux doubles it): a reader that falls behind fills
+    it quickly, so its backlog waits in the bounded queue and is answered ``resync``."""
     ws_ping_interval_s: float = Field(default=20.0, gt=0)
     ws_ping_timeout_s: float = Field(default=20.0, gt=0)
     db_pool_size: int = Field(default=10, ge=1)

@@ -1,9 +1,10 @@
-"""How uvicorn serves the app: its options, and a deadline for reading each request.
+"""How uvicorn serves the app: its options, deadlines for reading each request, and a
+bounded send buffer for each WebSocket.
 
 uvicorn has no request-read timeout: a connection that sends half a request line, or
 headers one byte every few seconds (slowloris), or a body that stops arriving, is held
 open for as long as the peer likes, and enough of them exhaust the process's file
-descriptors. ``ReadDeadlineProtocol`` is uvicorn's own HTTP protocol with two deadlines
+descriptors. ``BoundedHttpProtocol`` is uvicorn's own HTTP protocol with two deadlines
 added, as nginx has them (``client_header_timeout``, ``client_body_timeout``):
 
 - a request's line and headers must all arrive within ``read_timeout_s`` of its first
@@ -13,7 +14,12 @@ added, as nginx has them (``client_header_timeout``, ``client_body_timeout``):
   otherwise the connection is closed (the app is already handling the request, so
   there is no answer to write: its read ends as a client disconnect).
 
-A connection upgraded to a WebSocket leaves both to the socket's protocol pings.
+A connection upgraded to a WebSocket leaves both to the socket's protocol pings, and
+gets a kernel send buffer of ``ws_send_buffer_bytes`` instead of one that grows to
+megabytes: what a reader has not taken then waits in the hub's bounded queue, where
+falling behind is seen (and answered with ``resync``), not in the kernel, where it
+would hide thousands of stale frames ahead of the ``resync`` frame.
+
 Both ``serve`` and the tests' live server take ``uvicorn_options`` so they run alike.
 """
 
@@ -22,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -31,7 +38,7 @@ from protocol.version import MAX_PUSH_BYTES
 from protocol.wire import error_body
 from server.settings import Settings
 
-__all__ = ["ReadDeadlineProtocol", "read_deadline_protocol", "uvicorn_options"]
+__all__ = ["BoundedHttpProtocol", "bounded_http_protocol", "uvicorn_options"]
 
 log = logging.getLogger(__name__)
 
@@ -39,24 +46,28 @@ log = logging.getLogger(__name__)
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """The uvicorn settings the server relies on (pings, frame size, read deadlines)."""
     return {
-        "http": read_deadline_protocol(settings.request_read_timeout_s),
+        "http": bounded_http_protocol(settings.request_read_timeout_s, settings.ws_send_buffer_bytes),
+        "ws": "websockets-sansio",  # writes each frame whole, or not at all (routes/ws relies on it)
         "ws_ping_interval": settings.ws_ping_interval_s,
         "ws_ping_timeout": settings.ws_ping_timeout_s,
         "ws_max_size": MAX_PUSH_BYTES,
     }
 
 
-def read_deadline_protocol(read_timeout_s: float) -> type[ReadDeadlineProtocol]:
-    """``ReadDeadlineProtocol`` with its deadline set (uvicorn instantiates the class itself)."""
-    if read_timeout_s <= 0:
-        raise ValueError("read_timeout_s must be positive")
-    return type("ReadDeadlineProtocol", (ReadDeadlineProtocol,), {"read_timeout_s": read_timeout_s})
+def bounded_http_protocol(read_timeout_s: float, ws_send_buffer_bytes: int) -> type[BoundedHttpProtocol]:
+    """``BoundedHttpProtocol`` with its bounds set (uvicorn instantiates the class itself)."""
+    if read_timeout_s <= 0 or ws_send_buffer_bytes <= 0:
+        raise ValueError("read_timeout_s and ws_send_buffer_bytes must be positive")
+    bounds = {"read_timeout_s": read_timeout_s, "ws_send_buffer_bytes": ws_send_buffer_bytes}
+    return type("BoundedHttpProtocol", (BoundedHttpProtocol,), bounds)
 
 
-class ReadDeadlineProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, closing requests that are not read in time (see above)."""
+class BoundedHttpProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, closing requests not read in time and giving each
+    WebSocket a small send buffer (see above)."""
 
     read_timeout_s: ClassVar[float] = 30.0
+    ws_send_buffer_bytes: ClassVar[int] = 64 * 1024
     _deadline: asyncio.TimerHandle | None = None
     _reading_body = False
 
@@ -91,6 +102,9 @@ class ReadDeadlineProtocol(HttpToolsProtocol):
     def handle_websocket_upgrade(self) -> None:
         self._disarm()
         self._reading_body = False
+        raw = self.transport.get_extra_info("socket")
+        if raw is not None:
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.ws_send_buffer_bytes)
         super().handle_websocket_upgrade()
 
     def _arm(self, callback: Any) -> None:

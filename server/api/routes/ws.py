@@ -16,9 +16,12 @@ a frame over ``ws_client_frame_bytes`` or its device sent frames faster than
 Each socket runs two tasks: the sender carries out its subscription's actions and the
 receiver reads the client's ``status`` frames into this process's status table (no
 database work: ``server.realtime.device_status`` writes them in batches). Neither can
-hold up another socket: the hub never waits for a sender, and a sender stuck on a peer
-that stopped reading is cancelled ``CLOSE_GRACE_S`` after the hub closed its
-subscription.
+hold up another socket: the hub never waits for a sender. When the hub closes a
+subscription the sender is cancelled (its backlog is dropped, and a frame is written
+whole or not at all) and the goodbye is written behind what the socket already holds:
+a reader that fell behind gets its ``resync`` frame if it reads on within the ping
+timeout (each socket's kernel send buffer is kept small, ``server.api.http_server``, so
+little stands ahead of it); other goodbyes get ``CLOSE_GRACE_S``.
 """
 
 from __future__ import annotations
@@ -60,8 +63,8 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["sync"])
 
 CLOSE_GRACE_S = 5.0
-"""How long a closed subscription's sender may take to finish its current send and
-say goodbye before it is cancelled (a peer that stopped reading never lets it)."""
+"""How long a closed socket may take to say goodbye (revoked, replaced, shutting down)
+before it is dropped (a peer that stopped reading never lets it)."""
 
 
 @router.websocket(SOCKET_PATH)
@@ -149,8 +152,9 @@ class _Session:
         tasks = (sender, receiver, closing)
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            if closing in done and not sender.done():
-                await asyncio.wait((sender,), timeout=CLOSE_GRACE_S)
+            reason = self.sub.close_reason
+            if closing in done and not sender.done() and reason is not None:
+                await self._end(sender, reason)
         finally:
             for task in tasks:
                 task.cancel()
@@ -169,11 +173,29 @@ class _Session:
                 case Wait():
                     await self.wake.wait()
                 case Close(reason):
-                    if reason is CloseReason.RESYNC:
-                        await self.websocket.send_text(RESYNC_TEXT)
-                    code, why = CLOSE_CODES[reason]
-                    await self.websocket.close(code, why)
+                    await self._goodbye(reason)
                     return
+
+    async def _end(self, sender: asyncio.Task[None], reason: CloseReason) -> None:
+        """Stop ``sender`` and say goodbye in its place, within a grace.
+
+        The backlog is gone, so the sender has nothing left to finish: it waits to be woken
+        or for room to write one frame of it (uvicorn writes a frame whole or not at all).
+        A reader that fell behind is still reading, so ``resync`` gets as long as a pong may.
+        """
+        sender.cancel()
+        with suppress(asyncio.CancelledError, WebSocketDisconnect, OSError):
+            await sender
+        grace = self.runtime.settings.ws_ping_timeout_s if reason is CloseReason.RESYNC else CLOSE_GRACE_S
+        with suppress(TimeoutError, WebSocketDisconnect, OSError):
+            await asyncio.wait_for(self._goodbye(reason), grace)
+
+    async def _goodbye(self, reason: CloseReason) -> None:
+        """Close the socket for ``reason``, after a ``resync`` frame when it fell behind."""
+        if reason is CloseReason.RESYNC:
+            await self.websocket.send_text(RESYNC_TEXT)
+        code, why = CLOSE_CODES[reason]
+        await self.websocket.close(code, why)
 
     async def _receive_loop(self) -> None:
         statuses = self.runtime.statuses

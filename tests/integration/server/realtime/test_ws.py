@@ -26,6 +26,7 @@ from sqlalchemy import select
 from websockets.asyncio.client import ClientConnection
 
 from protocol.hlc import HybridLogicalClock
+from server.api.routes import ws as ws_route
 from server.app import create_app
 from server.realtime.hub import Hub
 from server.realtime.listener import LISTENER_APP_NAME, Fanout
@@ -230,6 +231,29 @@ async def test_a_slow_socket_is_resynced_and_never_delays_the_others(start: Call
     assert len(running.hub) == len(fast)
     for ws in fast:
         await ws.close()
+
+
+async def test_a_reader_slower_than_the_close_grace_still_gets_its_resync(
+    start: Callable[..., Running], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader that fell behind but reads on later than other goodbyes may take (issue 12:
+    a slow reader was dropped without its ``resync``) gets it, within the ping timeout."""
+    monkeypatch.setattr(ws_route, "CLOSE_GRACE_S", 0.5)
+    running = start(ws_queue_frames=2, ws_ping_timeout_s=60)
+    writer, slow_device = await running.device("Writer"), await running.device("Slow")
+    sock = await small_window_socket(running.server.ws_url)
+    slow = await open_socket(running.server.ws_url, slow_device, sock=sock, max_queue=1)
+    await next_frame(slow)  # ... and then it stops reading
+    async with httpx.AsyncClient(base_url=running.server.url, timeout=30) as http:
+        for _ in range(40):
+            await push_clients(http, writer, 400, notes="x" * 2000)
+            if running.hub.stats.resyncs:
+                break
+    assert running.hub.stats.resyncs == 1
+    await asyncio.sleep(ws_route.CLOSE_GRACE_S * 3)  # sleep-ok: reading on later than the grace is the test
+    code, frames = await closed_by_server(slow, timeout=30)
+    assert frames[-1] == {"type": "resync"}
+    assert code == 4000
 
 
 async def test_status_frames_are_stored_and_garbage_is_counted_and_ignored(
