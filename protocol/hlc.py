@@ -104,6 +104,11 @@ class HybridLogicalClock:
         """The greatest stamp issued or observed so far."""
         return self._last
 
+    def wall_ms(self) -> int:
+        """What this clock's wall input reads now: the machine's own time, apart from the
+        stamps it absorbed (``last`` may run ahead of it by what other machines stamped)."""
+        return self._wall_ms()
+
     def now(self) -> str:
         """A new stamp for a local event, greater than all before it."""
         wall = self._wall_ms()

@@ -116,6 +116,8 @@ class EnrollResponse(_Lenient):
     branch: BranchInfo
     server_hlc: str
     epoch: str
+    server_wall_ms: int | None = None
+    """The server's own clock (see ``PushResponse.server_wall_ms``)."""
 
 
 # ---- push ------------------------------------------------------------------------
@@ -166,6 +168,11 @@ class MutationResult(_Lenient):
 class PushResponse(_Lenient):
     results: list[MutationResult]
     server_hlc: str
+    server_wall_ms: int | None = None
+    """The server's own clock when it answered (ms since the epoch), apart from
+    ``server_hlc``, which absorbs the stamps devices push and so runs ahead of it by as
+    much as the fastest device's clock: offsets are measured against this. Absent from
+    servers before issue 12: then the wall part of ``server_hlc`` is the reading."""
 
 
 # ---- pull ------------------------------------------------------------------------
@@ -191,6 +198,8 @@ class PullResponse(_Lenient):
     has_more: bool
     server_hlc: str
     epoch: str
+    server_wall_ms: int | None = None
+    """The server's own clock (see ``PushResponse.server_wall_ms``)."""
 
 
 # ---- WebSocket frames ------------------------------------------------------------
@@ -201,6 +210,8 @@ class HelloFrame(_Lenient):
     server_hlc: str
     head: int
     epoch: str
+    server_wall_ms: int | None = None
+    """The server's own clock (see ``PushResponse.server_wall_ms``)."""
 
 
 class ChangesFrame(_Lenient):

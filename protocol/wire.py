@@ -151,9 +151,12 @@ def _spaced(frame: HelloFrame | ResyncFrame | StatusFrame, **options: Any) -> st
     return json.dumps(frame.model_dump(mode="json", **options))
 
 
-def hello_text(server_hlc: str, head: int, epoch: str) -> str:
-    """The first frame on every socket: the server's clock, where the stream continues, the epoch."""
-    return _spaced(HelloFrame(type="hello", server_hlc=server_hlc, head=head, epoch=epoch))
+def hello_text(server_hlc: str, head: int, epoch: str, server_wall_ms: int) -> str:
+    """The first frame on every socket: the server's clocks, where the stream continues, the epoch."""
+    frame = HelloFrame(
+        type="hello", server_hlc=server_hlc, head=head, epoch=epoch, server_wall_ms=server_wall_ms
+    )
+    return _spaced(frame)
 
 
 RESYNC_TEXT: Final = _spaced(ResyncFrame(type="resync"))

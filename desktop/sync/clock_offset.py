@@ -32,18 +32,23 @@ class OffsetEstimate:
     uncertainty_ms: int
 
 
-def measure_offset(sent_ms: int, received_ms: int, server_hlc: str) -> int:
+def measure_offset(sent_ms: int, received_ms: int, server_hlc: str, server_wall_ms: int | None = None) -> int:
     """Server clock minus local clock, in milliseconds (see ``estimate``)."""
-    return estimate(sent_ms, received_ms, server_hlc).offset_ms
+    return estimate(sent_ms, received_ms, server_hlc, server_wall_ms).offset_ms
 
 
-def estimate(sent_ms: int, received_ms: int, server_hlc: str) -> OffsetEstimate:
+def estimate(
+    sent_ms: int, received_ms: int, server_hlc: str, server_wall_ms: int | None = None
+) -> OffsetEstimate:
     """The offset one timed answer shows, with its uncertainty.
 
     Args:
         sent_ms: local wall clock when the request left.
         received_ms: local wall clock when its answer arrived.
-        server_hlc: the server's HLC in the answer; its wall part is the server clock.
+        server_hlc: the server's HLC in the answer.
+        server_wall_ms: the server's own clock in the answer, the reading to measure
+            against; None (a server before issue 12) takes the wall part of
+            ``server_hlc``, which runs ahead when a device pushed stamps from a fast clock.
 
     Raises:
         protocol.errors.InvalidTimestamp: ``server_hlc`` is not an HLC.
@@ -51,10 +56,11 @@ def estimate(sent_ms: int, received_ms: int, server_hlc: str) -> OffsetEstimate:
     """
     if received_ms < sent_ms:
         raise ValueError("received before sent: the local clock jumped during the request")
+    reading = parse(server_hlc).wall_ms if server_wall_ms is None else server_wall_ms
     midpoint = (sent_ms + received_ms) // 2
     # ceil: the floored midpoint may sit half a millisecond before the true one
     uncertainty = (received_ms - sent_ms + 1) // 2
-    return OffsetEstimate(parse(server_hlc).wall_ms - midpoint, uncertainty)
+    return OffsetEstimate(reading - midpoint, uncertainty)
 
 
 def best_estimate(best: OffsetEstimate | None, sample: OffsetEstimate) -> OffsetEstimate:

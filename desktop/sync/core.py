@@ -389,7 +389,7 @@ class SyncCore:
         self._last_sent = None
         self._status_held = False  # the first status of a connection goes at once
         self._best = None  # a new path: its delays are not the old one's
-        self._measure(event.timing, event.hello.server_hlc, out)
+        self._measure(event.timing, event.hello.server_hlc, event.hello.server_wall_ms, out)
         if not self._directory_in_flight:  # one asked on an earlier connection still answers
             out.append(FetchDirectory())
             self._directory_in_flight = True
@@ -518,7 +518,7 @@ class SyncCore:
         response = event.response
         if self._check_epoch(response.epoch, out):
             return
-        self._measure(event.timing, response.server_hlc, out)
+        self._measure(event.timing, response.server_hlc, response.server_wall_ms, out)
         if response.has_more and response.cursor <= self._pull_since:
             self._on_failure(Failure.PROTOCOL, "a pull page with more to come did not advance", out, None)
             return
@@ -578,12 +578,12 @@ class SyncCore:
         out.append(RecordPushResults(event.results, event.server_hlc))
         if not skewed:
             self._skew_strikes = 0
-            self._measure(event.timing, event.server_hlc, out)
+            self._measure(event.timing, event.server_hlc, event.server_wall_ms, out)
             return
         # Our clock runs ahead of the server's: measure again from this very answer,
         # re-stamp what is queued, and push again (a few times at most).
         self._skew_strikes += 1
-        sample = _estimate(event.timing, event.server_hlc)
+        sample = _estimate(event.timing, event.server_hlc, event.server_wall_ms)
         if self._skew_strikes > self._config.max_restamps or sample is None:
             self._push_to(PushSignal.GIVE_UP)
             self._last_error = (
@@ -611,14 +611,16 @@ class SyncCore:
             and self._outcome is None
         )
 
-    def _measure(self, timing: Timing, server_hlc: str, out: list[Action]) -> None:
+    def _measure(
+        self, timing: Timing, server_hlc: str, server_wall_ms: int | None, out: list[Action]
+    ) -> None:
         """Feed a timed answer to the clock filter.
 
         Each sample that becomes the connection's best (its first, or a quicker one) is
         emitted: the offset clamped into its interval, and its uncertainty to store. The
         cache's clock absorbs ``server_hlc`` with it.
         """
-        sample = _estimate(timing, server_hlc)
+        sample = _estimate(timing, server_hlc, server_wall_ms)
         if sample is None:  # it cannot tell: the next answer will
             return
         previous, self._best = self._best, best_estimate(self._best, sample)
@@ -718,9 +720,9 @@ class SyncCore:
         out.append(Finish(outcome))
 
 
-def _estimate(timing: Timing, server_hlc: str) -> OffsetEstimate | None:
+def _estimate(timing: Timing, server_hlc: str, server_wall_ms: int | None) -> OffsetEstimate | None:
     """The clock offset an answer shows, or None when it cannot tell (a clock jump, a bad stamp)."""
     try:
-        return estimate(timing.sent_ms, timing.received_ms, server_hlc)
+        return estimate(timing.sent_ms, timing.received_ms, server_hlc, server_wall_ms)
     except (ProtocolError, ValueError):
         return None

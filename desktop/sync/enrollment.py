@@ -88,7 +88,7 @@ async def enroll_device(
         epoch=answer.epoch,
         branch_timezone=answer.branch.timezone,
     )
-    measured = estimate(timing.sent_ms, timing.received_ms, answer.server_hlc)
+    measured = estimate(timing.sent_ms, timing.received_ms, answer.server_hlc, answer.server_wall_ms)
     offset = measured.offset_ms
     cache.set_state({Key.CLOCK_OFFSET_MS: offset, Key.CLOCK_UNCERTAINTY_MS: measured.uncertainty_ms})
     cache.observe_hlc(answer.server_hlc)

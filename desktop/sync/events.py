@@ -224,6 +224,8 @@ class PushSucceeded:
     complete: bool = True
     """Every mutation sent has its result (else the rest stay queued, and the next batch
     must start with them rather than after them)."""
+    server_wall_ms: int | None = None
+    """The server's own clock in the answer (None from older servers)."""
 
 
 @dataclass(frozen=True, slots=True)

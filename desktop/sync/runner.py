@@ -408,7 +408,8 @@ class Runner:
             answered = {str(result.id) for result in response.results}
             complete = all(entry.mutation_id in answered for entry in batch.entries)
             results = tuple(response.results)
-            self._events.put_nowait(PushSucceeded(results, response.server_hlc, timing, complete))
+            wall = response.server_wall_ms
+            self._events.put_nowait(PushSucceeded(results, response.server_hlc, timing, complete, wall))
 
     async def _fetch_directory(self) -> None:
         try:

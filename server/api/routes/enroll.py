@@ -33,4 +33,5 @@ async def enroll_device(body: EnrollRequest, request: Request, runtime: RuntimeD
         branch=BranchInfo(id=str(done.branch_id), name=done.branch_name, timezone=done.branch_timezone),
         server_hlc=runtime.clock.now(),
         epoch=runtime.epoch,
+        server_wall_ms=runtime.clock.wall_ms(),
     )

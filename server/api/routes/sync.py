@@ -46,7 +46,8 @@ async def push(body: PushBody, device: CurrentDevice, runtime: RuntimeDep) -> Pu
             f"{len(body.mutations)} mutations in one push; send at most {MAX_MUTATIONS_PER_PUSH}",
         )
     results = await apply_mutations(runtime.writer, Author(device.id, device.branch_id), body.mutations)
-    return PushResponse(results=results, server_hlc=runtime.clock.now())
+    clock = runtime.clock
+    return PushResponse(results=results, server_hlc=clock.now(), server_wall_ms=clock.wall_ms())
 
 
 @router.get(PULL_PATH, response_model=PullResponse)
@@ -63,6 +64,12 @@ async def pull(
     del device  # authenticated and rate limited; a pull reads every branch's changes
     async with runtime.engine.connect() as conn:
         changes, cursor, has_more = await read_changes(conn, since, limit)
+    clock = runtime.clock
     return PullResponse(
-        changes=changes, cursor=cursor, has_more=has_more, server_hlc=runtime.clock.now(), epoch=runtime.epoch
+        changes=changes,
+        cursor=cursor,
+        has_more=has_more,
+        server_hlc=clock.now(),
+        epoch=runtime.epoch,
+        server_wall_ms=clock.wall_ms(),
     )

@@ -137,7 +137,8 @@ class _Session:
                 await _deny(self.websocket, 401, ErrorCode.UNAUTHORIZED, "unknown or revoked device token")
                 return
             await self.websocket.accept()
-            hello = hello_text(self.runtime.clock.now(), self.sub.start, self.runtime.epoch)
+            clock = self.runtime.clock
+            hello = hello_text(clock.now(), self.sub.start, self.runtime.epoch, clock.wall_ms())
             await self.websocket.send_text(hello)
             await self._pump()
         except WebSocketDisconnect:

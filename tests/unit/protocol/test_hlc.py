@@ -281,3 +281,11 @@ def test_clock_refuses_a_node_no_stamp_could_carry(node: str) -> None:
 def test_clock_refuses_an_invalid_persisted_last() -> None:
     with pytest.raises(InvalidTimestamp):
         HybridLogicalClock("n", last="yesterday")
+
+
+def test_the_wall_reading_stays_the_machines_own_after_absorbing_a_stamp_from_ahead() -> None:
+    """What a server reports as its clock: ``last`` runs ahead by what a fast device stamped."""
+    clock = HybridLogicalClock("server", wall_ms=lambda: 1_000)
+    clock.observe(Timestamp(11_000, 0, "fast-pc"))
+    assert parse(clock.now()).wall_ms == 11_000
+    assert clock.wall_ms() == 1_000

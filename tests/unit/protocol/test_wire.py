@@ -102,8 +102,17 @@ def test_server_frame_types_are_the_frames_a_client_parses() -> None:
 
 
 def test_hello_frame_bytes() -> None:
-    text = hello_text(HLC, 41, "e1")
-    assert text == f'{{"type": "hello", "server_hlc": "{HLC}", "head": 41, "epoch": "e1"}}'
+    text = hello_text(HLC, 41, "e1", 1_700_000_000_123)
+    assert text == (
+        f'{{"type": "hello", "server_hlc": "{HLC}", "head": 41, "epoch": "e1", '
+        '"server_wall_ms": 1700000000123}'
+    )
+    hello = HelloFrame(type="hello", server_hlc=HLC, head=41, epoch="e1", server_wall_ms=1_700_000_000_123)
+    assert parse_server_frame(text) == hello
+
+
+def test_a_hello_from_an_older_server_has_no_wall_reading() -> None:
+    text = f'{{"type": "hello", "server_hlc": "{HLC}", "head": 41, "epoch": "e1"}}'
     assert parse_server_frame(text) == HelloFrame(type="hello", server_hlc=HLC, head=41, epoch="e1")
 
 

@@ -120,3 +120,10 @@ def test_edits_in_real_time_order_are_never_stamped_backwards_beyond_the_uncerta
         if last_stamp is not None:
             assert stamp >= last_stamp - last_error
         local, last_stamp, last_error = received, stamp, 2 * best.uncertainty_ms + 1
+
+
+def test_the_servers_own_wall_reading_is_measured_against_not_its_hlc() -> None:
+    """A server whose HLC absorbed a stamp 10 s ahead still reads its own clock (issue 12)."""
+    ahead = server_hlc(11_050)
+    assert measure_offset(1_000, 1_100, ahead) == 10_000  # an older server: its HLC's wall
+    assert measure_offset(1_000, 1_100, ahead, server_wall_ms=1_050) == 0

@@ -31,8 +31,8 @@ def change(seq: int, notes: str = "") -> Change:
 
 def test_hello_and_resync_parse_as_the_protocol_says() -> None:
     hlc = "000000000000001-000000-server.x"
-    hello = parse_server_frame(hello_text(hlc, 42, "ep"))
-    assert hello == HelloFrame(type="hello", server_hlc=hlc, head=42, epoch="ep")
+    hello = parse_server_frame(hello_text(hlc, 42, "ep", 7))
+    assert hello == HelloFrame(type="hello", server_hlc=hlc, head=42, epoch="ep", server_wall_ms=7)
     assert parse_server_frame(RESYNC_TEXT).type == "resync"
 
 
