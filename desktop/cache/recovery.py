@@ -1,7 +1,8 @@
 """A damaged cache file is moved aside and rebuilt, as the same device, with its queued writes.
 
-At every open (``Cache``) the file is looked at first (``file_check``). When it is
-damaged (or empty, or missing, while ``identity.json`` says this PC is enrolled):
+At every open (``Cache``) the file is looked at first (``file_check``), unless a read
+or write already found it damaged (``db.damage_mark``, left by any process). When it
+is damaged (or empty, or missing, while ``identity.json`` says this PC is enrolled):
 
 1. what can be read of it is salvaged (``salvage``): the outbox, and the facts of
    ``sync_state`` (the fallback identity for an installation enrolled before the
@@ -36,7 +37,7 @@ from pathlib import Path
 from sqlalchemy import Connection, insert
 
 from desktop.cache import directory
-from desktop.cache.db import Database
+from desktop.cache.db import Database, damage_mark
 from desktop.cache.errors import StorageError, StorageProblem, storage_errors
 from desktop.cache.file_check import QUICK_CHECK_LIMIT, FileState, Verdict, check_file
 from desktop.cache.migrations import upgrade
@@ -124,6 +125,7 @@ def recover(
             (``DAMAGED``; nothing moved), or the folder failed us.
     """
     path = database_path(data_dir)
+    damaged = damaged or _marked(path)
     with storage_errors(path):
         verdict = Verdict(FileState.DAMAGED, damaged) if damaged else check_file(path, quick_check_limit)
     identity = _load_identity(data_dir)
@@ -134,7 +136,7 @@ def recover(
             return None  # a new installation: SQLite makes the file
         case _:
             pass
-    found = salvage(path) if verdict.state is not FileState.MISSING else Salvaged()
+    found = salvage(path) if path.exists() else Salvaged()
     if identity is None:
         identity = identity_from_state(found.state)
         if identity is None and found.state.get(Key.DEVICE_ID):
@@ -144,15 +146,27 @@ def recover(
                 f"it belongs to; it was left as it is for IT ({path})",
             )
     with storage_errors(path):
-        kept_as = _move_aside(path) if verdict.state is not FileState.MISSING else None
+        kept_as = _move_aside(path) if path.exists() else None
         notice = notice_for(
             verdict.reason, kept_as, len(found.entries), found.unreadable, identity is not None
         )
         _rebuild(path, identity, found, notice)
+        damage_mark(path).unlink(missing_ok=True)
     log.warning("%s", notice)
     return Recovery(
         verdict.reason, kept_as, len(found.entries), found.unreadable, identity is not None, notice
     )
+
+
+def _marked(path: Path) -> str | None:
+    """What a read or write of the file found, if one marked it damaged (``db.damage_mark``)."""
+    try:
+        text = damage_mark(path).read_text(encoding="utf-8", errors="replace").strip()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        text = ""
+    return f"a read found it damaged: {text}" if text else "a read found it damaged"
 
 
 def _move_aside(path: Path) -> Path:
