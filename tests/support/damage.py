@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,6 +44,16 @@ def middle_pages_overwritten(path: Path) -> None:
     with path.open("r+b") as file:
         file.seek((pages // 3) * PAGE)
         file.write(_garbage(3 * PAGE, 2))
+
+
+def root_page_overwritten(path: Path, table: str) -> None:
+    """The first page of ``table``'s b-tree: every read of that table fails, the rest of the file reads."""
+    with sqlite3.connect(path) as conn:
+        (root,) = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()
+    conn.close()
+    with path.open("r+b") as file:
+        file.seek((root - 1) * PAGE)
+        file.write(_garbage(PAGE, 3))
 
 
 DAMAGES: dict[str, Callable[[Path], None]] = {
