@@ -10,10 +10,10 @@ is damaged (or empty, or missing, while ``identity.json`` says this PC is enroll
 2. the file and its ``-wal``/``-shm`` are renamed ``<name>.damaged-<UTC time>`` (kept for
    support, never deleted);
 3. a new file is made with the same device id, server and branch, the salvaged entries
-   queued again under their own mutation ids and positions, and the clock set past
-   their stamps; the cursor is 0, so the engine pulls everything from the server, and
-   pushes the entries again (a replay of an applied one is answered from the server's
-   record, harmless);
+   queued again under their own mutation ids and positions (and merged into their rows,
+   so the lists show them at once), and the clock set past their stamps; the cursor is
+   0, so the engine pulls everything from the server, and pushes the entries again (a
+   replay of an applied one is answered from the server's record, harmless);
 4. one sentence says so: in the log (WARNING), in ``sync_state`` (``status`` shows it)
    and on ``Recovery.notice`` for the app and the command line.
 
@@ -36,7 +36,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, insert
 
-from desktop.cache import directory
+from desktop.cache import directory, rows
 from desktop.cache.db import Database, damage_mark
 from desktop.cache.errors import StorageError, StorageProblem, storage_errors
 from desktop.cache.file_check import QUICK_CHECK_LIMIT, FileState, Verdict, check_file
@@ -47,6 +47,7 @@ from desktop.cache.schema import outbox
 from desktop.cache.state import Key, Value, write_values
 from desktop.config.identity import Identity, IdentityUnreadable, load_identity
 from desktop.config.paths import database_path
+from protocol.merge import Row, merge, mutation_row
 from protocol.messages import BranchInfo
 
 __all__ = ["Recovery", "identity_from_state", "notice_for", "recover"]
@@ -232,3 +233,21 @@ def _requeue(conn: Connection, entries: list[OutboxEntry]) -> None:
         ],
     )
     write_values(conn, {Key.HLC_LAST: max(entry.hlc for entry in entries)})  # stamps sort as text
+    for entry in entries:
+        _show_locally(conn, entry)
+
+
+def _show_locally(conn: Connection, entry: OutboxEntry) -> None:
+    """Merge a saved write into its row, as when it was made: the list shows it before any sync.
+
+    Its own echo from the server later merges to the same row (same value, same stamp).
+    """
+    collection = rows.collection_named(entry.collection)
+    names = rows.field_names(collection)
+    incoming = mutation_row(entry.op, {k: v for k, v in entry.fields.items() if k in names}, entry.hlc)
+    current = rows.load(conn, collection, entry.row_id)
+    merged = merge(current.row if current is not None else Row(), incoming).row
+    if current is None:
+        rows.save_many(conn, collection, [(entry.row_id, merged)], [])
+    else:
+        rows.save_many(conn, collection, [], [(entry.row_id, merged)])

@@ -82,7 +82,7 @@ def test_a_damaged_file_is_kept_aside_and_rebuilt_as_the_same_device_with_its_qu
     assert state.recovery_notice == recovery.notice
     assert [r.getMessage() for r in caplog.records] == [recovery.notice]
     assert recovery.notice.startswith("Branchsync found its local data damaged")
-    assert rows == 0
+    assert rows == len(kept)  # each saved create shows in the list before any sync
     assert all(mutation_id in queued for mutation_id in kept)
     assert recovery.requeued == len(kept)
     expected = {"empty": 0, "truncated": 1, "first-page": ROWS, "middle-pages": ROWS - 20}[damage]
