@@ -8,6 +8,7 @@ and re-read the clock inside it).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,7 +35,7 @@ from desktop.cache.counts import Counts, read_counts
 from desktop.cache.db import DEFAULT_BUSY_TIMEOUT_MS, Database
 from desktop.cache.directory import Directory
 from desktop.cache.epoch import EpochResetOutcome
-from desktop.cache.errors import storage_errors
+from desktop.cache.errors import StorageError, storage_errors
 from desktop.cache.identity_record import current_identity, keep_identity
 from desktop.cache.migrations import upgrade
 from desktop.cache.outbox import OutboxEntry
@@ -52,6 +53,19 @@ from protocol.messages import BranchInfo, Change, DirectoryResponse, MutationRes
 from protocol.version import MAX_MUTATIONS_PER_PUSH, MAX_PUSH_BYTES
 
 __all__ = ["Cache", "Counts", "Writer"]
+
+log = logging.getLogger(__name__)
+
+
+def _keep_identity_if_possible(data_dir: Path, identity: Identity) -> None:
+    """At an open, the identity record is brought up to date if the folder lets us; a
+    read-only folder (a support copy, say) still opens, with a warning."""
+    try:
+        keep_identity(data_dir, identity)
+    except StorageError as exc:
+        log.warning(
+            "the identity record could not be written (%s); a damaged cache could not be rebuilt", exc
+        )
 
 
 class Writer:
@@ -117,7 +131,7 @@ class Cache:
                 upgrade(conn)
                 identity = current_identity(conn)
             if identity is not None:
-                keep_identity(data_dir, identity)
+                _keep_identity_if_possible(data_dir, identity)
         except BaseException:
             self._db.close()
             raise

@@ -182,3 +182,15 @@ def test_the_notice_is_one_sentence_that_says_what_happened() -> None:
     assert "3 unsent change(s) were saved" in text and "1 could not be read" in text and str(kept) in text
     assert "enrol this PC again" in notice_for("x", None, 0, 0, enrolled=False)
     assert "no unsent changes could be read" in notice_for("x", None, 0, 0, enrolled=True)
+
+
+def test_a_cache_still_opens_when_its_identity_record_cannot_be_written(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _enrolled(tmp_path / "data")
+    identity_path(tmp_path / "data").unlink()
+    identity_path(tmp_path / "data").mkdir()  # in the way of the record
+
+    with caplog.at_level(logging.WARNING, "desktop.cache.cache"), Cache(tmp_path / "data") as cache:
+        assert cache.state().device_id == DEVICE
+    assert any("identity record could not be written" in r.getMessage() for r in caplog.records)
