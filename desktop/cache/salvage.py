@@ -32,7 +32,7 @@ from desktop.cache.state import Key
 from protocol.collections import COLLECTIONS
 from protocol.hlc import parse
 
-__all__ = ["OUTBOX_COLUMNS", "Salvaged", "entry_from_values", "salvage", "salvage_bytes"]
+__all__ = ["OUTBOX_COLUMNS", "Salvaged", "entry_from_values", "in_queue_order", "salvage", "salvage_bytes"]
 
 OUTBOX_COLUMNS = ("seq", "mutation_id", "collection", "row_id", "op", "fields", "hlc", "before", "created_at")
 """The outbox's columns in table order (``schema.outbox``); ``seq`` is the rowid."""
@@ -115,8 +115,18 @@ def salvage_bytes(main: bytes, wal: bytes = b"") -> Salvaged:
     entries: dict[str, OutboxEntry] = {}
     _from_cells(page_scan.scan_wal(wal), found, entries)  # the WAL's pages are the newer ones
     _from_cells(page_scan.scan(main), found, entries)
-    found.entries = sorted(entries.values(), key=lambda entry: entry.seq)
+    found.entries = in_queue_order(entries.values())
     return found
+
+
+def in_queue_order(entries: Iterable[OutboxEntry]) -> list[OutboxEntry]:
+    """Sorted by queue position, one entry per position: the first found wins (SQLite's
+    reading, then the WAL's newer pages), so an old row a freed page kept at a position
+    used again never displaces the live one (the rebuilt outbox keeps positions unique)."""
+    by_seq: dict[int, OutboxEntry] = {}
+    for entry in entries:
+        by_seq.setdefault(entry.seq, entry)
+    return [by_seq[seq] for seq in sorted(by_seq)]
 
 
 def _read_rows(conn: sqlite3.Connection, found: Salvaged) -> Iterator[OutboxEntry]:
@@ -192,5 +202,5 @@ def salvage(path: Path) -> Salvaged:
         for key, value in scanned.state.items():
             found.state.setdefault(key, value)
         found.unreadable += scanned.unreadable
-    found.entries = sorted(entries.values(), key=lambda entry: entry.seq)
+    found.entries = in_queue_order(entries.values())
     return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from desktop.cache import Cache, OutboxEntry
-from desktop.cache.salvage import entry_from_values, salvage, salvage_bytes
+from desktop.cache.salvage import entry_from_values, in_queue_order, salvage, salvage_bytes
 from desktop.config.paths import database_path
 from tests.support.damage import DAMAGES
 
@@ -115,3 +116,12 @@ def test_a_row_that_is_not_a_whole_outbox_entry_is_refused() -> None:
         assert entry_from_values(broken) is None, (index, bad)
     assert entry_from_values([*good[:8], "2026-12-03T13:00:00"]) is None  # no time zone
     assert entry_from_values(good[:8]) is None
+
+
+def test_one_entry_per_queue_position_the_first_found_winning(tmp_path: Path) -> None:
+    _, queued = _queued(tmp_path / "data")
+    old = replace(
+        queued[1], mutation_id="44444444-4444-4444-8444-444444444444"
+    )  # a stale row at a reused place
+
+    assert in_queue_order([queued[2], queued[1], old, queued[0]]) == queued[:3]
