@@ -45,6 +45,7 @@ from desktop.cache.outbox import OutboxEntry
 from desktop.cache.salvage import Salvaged, salvage
 from desktop.cache.schema import outbox
 from desktop.cache.state import Key, Value, write_values
+from desktop.config.credentials import TOKEN_FILENAME
 from desktop.config.identity import Identity, IdentityUnreadable, load_identity
 from desktop.config.paths import database_path
 from protocol.merge import Row, merge, mutation_row
@@ -133,7 +134,7 @@ def recover(
     match verdict.state:
         case FileState.SOUND:
             return None
-        case FileState.MISSING | FileState.EMPTY if identity is None:
+        case FileState.MISSING | FileState.EMPTY if identity is None and not _had_token(data_dir):
             return None  # a new installation: SQLite makes the file
         case _:
             pass
@@ -157,6 +158,12 @@ def recover(
     return Recovery(
         verdict.reason, kept_as, len(found.entries), found.unreadable, identity is not None, notice
     )
+
+
+def _had_token(data_dir: Path) -> bool:
+    """Whether a device token file says this folder was enrolled (by a version before the
+    identity record): its empty cache is then told of, never taken for a new installation."""
+    return (data_dir / TOKEN_FILENAME).exists()
 
 
 def _marked(path: Path) -> str | None:

@@ -194,3 +194,19 @@ def test_a_cache_still_opens_when_its_identity_record_cannot_be_written(
     with caplog.at_level(logging.WARNING, "desktop.cache.cache"), Cache(tmp_path / "data") as cache:
         assert cache.state().device_id == DEVICE
     assert any("identity record could not be written" in r.getMessage() for r in caplog.records)
+
+
+def test_an_empty_file_beside_a_token_but_no_record_is_told_of_not_taken_for_new(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Enrolled by a version before the identity record: who it was is lost, but not silently."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    database_path(data_dir).write_bytes(b"")
+    (data_dir / "device-token").write_text("secret")
+
+    with caplog.at_level(logging.WARNING, "desktop.cache.recovery"), Cache(data_dir) as cache:
+        assert cache.recovery is not None and not cache.recovery.enrolled
+        assert "enrol this PC again" in cache.recovery.notice
+        assert cache.state().recovery_notice == cache.recovery.notice
+    assert len(_aside(data_dir)) == 1
