@@ -36,7 +36,8 @@ __all__ = [
 HEADER = b"SQLite format 3\x00"
 HEADER_BYTES = 100
 QUICK_CHECK_LIMIT = 256 * 1024 * 1024
-"""Files up to this size are checked page by page at start (well under a second at SSD speed)."""
+"""Files up to this size are checked page by page at start (measured: 0.16 s for 100 MB with
+the file in the OS cache, so at most about half a second)."""
 
 _CORRUPT = 11
 _NOTADB = 26
