@@ -152,7 +152,11 @@ def recover(
         notice = notice_for(
             verdict.reason, kept_as, len(found.entries), found.unreadable, identity is not None
         )
-        _rebuild(path, identity, found, notice)
+        try:
+            _rebuild(path, identity, found, notice)
+        except BaseException:
+            _put_back(path, kept_as)  # the next open tries again, from the same damaged file
+            raise
         damage_mark(path).unlink(missing_ok=True)
     log.warning("%s", notice)
     return Recovery(
@@ -191,6 +195,18 @@ def _move_aside(path: Path) -> Path:
         if side.exists():
             os.replace(side, aside.with_name(aside.name + suffix))
     return aside
+
+
+def _put_back(path: Path, kept_as: Path | None) -> None:
+    """Undo ``_move_aside`` after a rebuild that failed (a full disk): the half-made file goes."""
+    for suffix in ("", *_SIDE_FILES):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    if kept_as is None:
+        return
+    for suffix in ("", *_SIDE_FILES):
+        side = kept_as.with_name(kept_as.name + suffix)
+        if side.exists():
+            os.replace(side, path.with_name(path.name + suffix))
 
 
 def _rebuild(path: Path, identity: Identity | None, found: Salvaged, notice: str) -> None:

@@ -8,8 +8,10 @@ import stat
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Connection
 
-from desktop.cache import Cache, Key, StorageError, StorageProblem
+from desktop.cache import Cache, Key, OutboxEntry, StorageError, StorageProblem
+from desktop.cache import recovery as recovery_module
 from desktop.cache.db import Database, damage_mark
 from desktop.cache.recovery import notice_for
 from desktop.config.identity import Identity, identity_path, load_identity
@@ -210,3 +212,26 @@ def test_an_empty_file_beside_a_token_but_no_record_is_told_of_not_taken_for_new
         assert "enrol this PC again" in cache.recovery.notice
         assert cache.state().recovery_notice == cache.recovery.notice
     assert len(_aside(data_dir)) == 1
+
+
+def test_a_rebuild_that_fails_puts_the_damaged_file_back_for_the_next_try(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir = tmp_path / "data"
+    queued = _enrolled(data_dir)
+    DAMAGES["first-page"](database_path(data_dir))
+    damaged_bytes = database_path(data_dir).read_bytes()
+    real_requeue = recovery_module._requeue
+
+    def disk_full(conn: Connection, entries: list[OutboxEntry]) -> None:
+        raise StorageError(StorageProblem.DISK_FULL, "the disk holding the Branchsync data is full")
+
+    monkeypatch.setattr(recovery_module, "_requeue", disk_full)
+    with pytest.raises(StorageError, match="full"):
+        Cache(data_dir)
+    assert database_path(data_dir).read_bytes() == damaged_bytes
+    assert _aside(data_dir) == []
+
+    monkeypatch.setattr(recovery_module, "_requeue", real_requeue)  # room again
+    with Cache(data_dir) as cache:
+        assert [entry.mutation_id for entry in cache.pending_batch(limit=ROWS)] == queued
