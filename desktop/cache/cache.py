@@ -8,6 +8,7 @@ and re-read the clock inside it).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,21 +35,37 @@ from desktop.cache.counts import Counts, read_counts
 from desktop.cache.db import DEFAULT_BUSY_TIMEOUT_MS, Database
 from desktop.cache.directory import Directory
 from desktop.cache.epoch import EpochResetOutcome
-from desktop.cache.errors import storage_errors
+from desktop.cache.errors import StorageError, storage_errors
+from desktop.cache.identity_record import current_identity, keep_identity
 from desktop.cache.migrations import upgrade
 from desktop.cache.outbox import OutboxEntry
 from desktop.cache.push_results import PushOutcome
+from desktop.cache.recovery import Recovery, recover
 from desktop.cache.rejected import RejectedMutation
 from desktop.cache.rows import Record
 from desktop.cache.snapshot_load import SnapshotLoaded, is_blank, load_snapshot
 from desktop.cache.state import Key, SyncState, Value, read_state, read_values, write_values
 from desktop.cache.watch import ChangeWatcher, Listener
+from desktop.config.identity import Identity
 from desktop.config.paths import database_path
 from protocol.hlc import system_wall_ms
 from protocol.messages import BranchInfo, Change, DirectoryResponse, MutationResult
 from protocol.version import MAX_MUTATIONS_PER_PUSH, MAX_PUSH_BYTES
 
 __all__ = ["Cache", "Counts", "Writer"]
+
+log = logging.getLogger(__name__)
+
+
+def _keep_identity_if_possible(data_dir: Path, identity: Identity) -> None:
+    """At an open, the identity record is brought up to date if the folder lets us; a
+    read-only folder (a support copy, say) still opens, with a warning."""
+    try:
+        keep_identity(data_dir, identity)
+    except StorageError as exc:
+        log.warning(
+            "the identity record could not be written (%s); a damaged cache could not be rebuilt", exc
+        )
 
 
 class Writer:
@@ -83,9 +100,13 @@ class Cache:
         wall_ms: the local wall clock in ms (tests inject a wrong one).
         busy_timeout_ms: how long a write waits for another writer.
         watch_interval: seconds between looks for writes by other processes (see ``subscribe``).
+        damaged: a read of this file already failed as damaged (say how): rebuild it
+            without looking (``desktop.cache.recovery``). Otherwise it is looked at and
+            rebuilt only if damaged.
 
     Raises:
-        StorageError: the folder or file cannot be used, or a newer version wrote it.
+        StorageError: the folder or file cannot be used, or a newer version wrote it, or it
+            is damaged and does not say which device it belongs to.
     """
 
     def __init__(
@@ -95,16 +116,22 @@ class Cache:
         wall_ms: WallClock = system_wall_ms,
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
         watch_interval: float = 0.2,
+        damaged: str | None = None,
     ) -> None:
         with storage_errors():
             data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.data_dir = data_dir
         self._wall_ms = wall_ms
+        self.recovery: Recovery | None = recover(data_dir, damaged=damaged)
+        """Set when this open rebuilt a damaged file (``recovery.notice`` is what to tell the user)."""
         self._db = Database(database_path(data_dir), busy_timeout_ms=busy_timeout_ms, on_commit=self.nudge)
         self._watcher = ChangeWatcher(self._db.change_token, interval=watch_interval)
         try:
             with self._db.write() as conn:
                 upgrade(conn)
+                identity = current_identity(conn)
+            if identity is not None:
+                _keep_identity_if_possible(data_dir, identity)
         except BaseException:
             self._db.close()
             raise
@@ -220,7 +247,8 @@ class Cache:
         """Record a successful enrolment; the device id becomes the HLC node from now on,
         and that of the writes still queued (``restamp.adopt_device_node``).
 
-        The branch also goes into the directory, so its name and zone are known at once.
+        The branch also goes into the directory, so its name and zone are known at once,
+        and the identity record (``desktop.config.identity``) is written beside the file.
         """
         values: dict[Key, Value] = {
             Key.DEVICE_ID: device_id,
@@ -236,6 +264,7 @@ class Cache:
             directory.remember_branch(
                 conn, BranchInfo(id=branch_id, name=branch_name, timezone=branch_timezone)
             )
+        keep_identity(self.data_dir, Identity(device_id, server_url, branch_id, branch_name, branch_timezone))
 
     # ---- the branch directory ----------------------------------------------------
 

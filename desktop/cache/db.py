@@ -29,9 +29,9 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from desktop.cache.errors import storage_errors
+from desktop.cache.errors import StorageError, StorageProblem, storage_errors
 
-__all__ = ["DEFAULT_BUSY_TIMEOUT_MS", "Database"]
+__all__ = ["DEFAULT_BUSY_TIMEOUT_MS", "Database", "damage_mark"]
 
 DEFAULT_BUSY_TIMEOUT_MS = 5_000
 """How long a write waits for another connection's write lock before giving up."""
@@ -46,6 +46,28 @@ def _create_private(path: Path) -> None:
     """
     with storage_errors(), suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def damage_mark(path: Path) -> Path:
+    """The file that says "a read or write of ``path`` found it damaged" (holds the error)."""
+    return path.with_name(path.name + ".damage-found")
+
+
+@contextmanager
+def _guarded(path: Path) -> Iterator[None]:
+    """``storage_errors``, and a damaged file is marked so the next open rebuilds it.
+
+    The mark outlives this process: whoever opens the cache next (the app, the engine,
+    a command) sees it and rebuilds the file (``desktop.cache.recovery``), however big.
+    """
+    try:
+        with storage_errors(path):
+            yield
+    except StorageError as exc:
+        if exc.problem is StorageProblem.DAMAGED:
+            with suppress(OSError):
+                damage_mark(path).write_text(str(exc) + "\n", encoding="utf-8")
+        raise
 
 
 class Database:
@@ -99,7 +121,7 @@ class Database:
         Raises:
             StorageError: the disk, the file or the lock failed us.
         """
-        with storage_errors(self.path), self._engine.connect() as conn:
+        with _guarded(self.path), self._engine.connect() as conn:
             if durable:
                 yield from _transaction(conn, "BEGIN IMMEDIATE")
             else:
@@ -114,7 +136,7 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read transaction: every query inside sees one consistent snapshot."""
-        with storage_errors(self.path), self._engine.connect() as conn:
+        with _guarded(self.path), self._engine.connect() as conn:
             yield from _transaction(conn, "BEGIN")
 
     def change_token(self) -> int:
@@ -124,7 +146,7 @@ class Database:
         connection kept for this purpose only (it never writes, so its own commits
         cannot move the number).
         """
-        with self._token_lock, storage_errors(self.path):
+        with self._token_lock, _guarded(self.path):
             if self._token_conn is None:
                 self._token_conn = self._token_engine.connect()
             value = self._token_conn.exec_driver_sql("PRAGMA data_version").scalar_one()

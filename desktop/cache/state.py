@@ -46,6 +46,8 @@ class Key(StrEnum):
     """Maintained by the sync engine: "1" while it is connected."""
     DIRECTORY_ETAG = "directory_etag"
     """The server's ``ETag`` of the stored branch directory (None: unknown, fetch it whole)."""
+    RECOVERY_NOTICE = "recovery_notice"
+    """The sentence said when this file was rebuilt from a damaged one (``cache.recovery``)."""
 
 
 Value = str | int | bool | datetime | None
@@ -80,6 +82,8 @@ class SyncState:
     clock_uncertainty_ms: int
     last_sync: datetime | None
     online: bool
+    recovery_notice: str | None = None
+    """Set when this file replaced a damaged one: what the user was told."""
 
     @property
     def node(self) -> str:
@@ -146,4 +150,5 @@ def read_state(conn: Connection) -> SyncState:
         clock_uncertainty_ms=integer(Key.CLOCK_UNCERTAINTY_MS),
         last_sync=datetime.fromisoformat(last_sync) if last_sync else None,
         online=text(Key.ONLINE) == "1",
+        recovery_notice=text(Key.RECOVERY_NOTICE),
     )

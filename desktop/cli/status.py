@@ -27,6 +27,7 @@ def status(args: argparse.Namespace) -> int:
         "last_sync": state.last_sync.isoformat() if state.last_sync else None,
         "clock_offset_ms": state.clock_offset_ms,
         "clock_uncertainty_ms": state.clock_uncertainty_ms,
+        "recovered": state.recovery_notice,
     }
     if args.json:
         print_json(report)

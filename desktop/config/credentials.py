@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import tempfile
 from enum import StrEnum
 from pathlib import Path
 
@@ -21,6 +19,8 @@ import keyring
 import keyring.errors
 from keyring.backend import KeyringBackend
 from keyring.backends import chainer, fail
+
+from desktop.config.private_file import write_private
 
 __all__ = [
     "KEYRING_SERVICE",
@@ -121,19 +121,6 @@ def _token_path(data_dir: Path) -> Path:
 def _write_private(path: Path, text: str) -> None:
     """Write ``text`` atomically into a file only the user can read."""
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=".device-token-", dir=path.parent)
+        write_private(path, text)
     except OSError as exc:
-        raise CredentialsError(
-            f"cannot store the device token in {path.parent}: {exc.strerror or exc}"
-        ) from exc
-    try:
-        os.chmod(temporary, 0o600)
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except OSError as exc:
-        Path(temporary).unlink(missing_ok=True)
         raise CredentialsError(f"cannot store the device token in {path}: {exc.strerror or exc}") from exc

@@ -103,8 +103,12 @@ class BranchWindow:
         self.bridge = EngineBridge()
         self.window = MainWindow(self.session, self.bridge, settings_key=settings_key)
         self.first_sync: FirstSyncDialog | None = None
+        self.recovery_box: QMessageBox | None = None
+        """Shown over the window when this open rebuilt a damaged cache (``Cache.recovery``)."""
         self._ssl_context = ssl_context
         self._runner_config = runner_config
+        if cache.recovery is not None:
+            self.bridge.problems.append(Problem.now(cache.recovery.notice))
         self.start_engine()
 
     def start_engine(self) -> bool:
@@ -126,6 +130,12 @@ class BranchWindow:
             self.first_sync.finished.connect(self.window.activateWindow)  # keys go back to the window
             self.first_sync.finished_sync.connect(self.window.fit_columns)  # names arrived: widths to match
             self.first_sync.show()
+        if self.cache.recovery is not None:
+            self.recovery_box = QMessageBox(
+                QMessageBox.Icon.Warning, "Branchsync data", self.cache.recovery.notice, parent=self.window
+            )
+            self.recovery_box.setTextFormat(Qt.TextFormat.PlainText)
+            self.recovery_box.open()  # over the window, without blocking: the engine and first sync go on
 
     def close(self) -> None:
         """Stop the engine, close the window, and stop the session's threads (the cache stays open)."""

@@ -28,6 +28,7 @@ STATUS_KEYS = {
     "last_sync",
     "clock_offset_ms",
     "clock_uncertainty_ms",
+    "recovered",
 }
 
 

@@ -97,8 +97,12 @@ def test_a_damaged_file_and_a_file_in_place_of_the_folder_are_reported(tmp_path:
     not_a_folder = tmp_path / "file"
     not_a_folder.write_text("x")
 
-    with pytest.raises(StorageError, match="not a Branchsync database") as bad_file:
-        Cache(damaged)
+    db = Database(database_path(damaged))  # below the Cache, which would rebuild it (test_recovery)
+    try:
+        with pytest.raises(StorageError, match="not a Branchsync database") as bad_file, db.read() as conn:
+            conn.exec_driver_sql("SELECT * FROM sqlite_master")
+    finally:
+        db.close()
     with pytest.raises(StorageError, match="data folder cannot be used"):
         Cache(not_a_folder)
 
