@@ -1,0 +1,200 @@
+"""Mixed versions: a branch on the previous release and one on this tree sync through either server.
+
+Servers are upgraded first and PCs over weeks (docs/deploy.md), so for a while every
+pairing runs: an old PC with a new server, and a new PC with a server one release older.
+Each test runs the server of one release (``branchsync-server serve``, migrating its own
+fresh database) and two PCs, North on the previous release and South on this tree, each
+``branchsync run`` behind its own link relay. Both create, edit and delete clients and
+appointments, each edits rows the other made, each works offline for a while; then both
+caches must equal the server row for row, with nothing rejected, nothing pending and no
+conflict (no two writes raced for one field).
+
+The previous release is built from git (``PREVIOUS_RELEASE`` in tests/support/releases.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from desktop.demo.link_proxy import LinkProxy
+from protocol.collections import COLLECTIONS
+from protocol.version import PROTOCOL_HEADER, PROTOCOL_VERSION
+from tests.support.desktop_cli import CommandLinePC
+from tests.support.desktop_engine import wait_until
+from tests.support.releases import CURRENT, Release
+from tests.support.server_process import ServerProcess, run_cli, server_processes
+
+Rows = dict[str, dict[str, dict[str, Any]]]
+"""Collection -> row id -> fields."""
+
+pytestmark = pytest.mark.timeout(240)
+
+_CONVERGED_WITHIN = 60.0
+
+
+@pytest.fixture(params=["previous", "current"], ids=["old server", "new server"])
+def server_release(request: pytest.FixtureRequest, previous_release: Release) -> Release:
+    return previous_release if request.param == "previous" else CURRENT
+
+
+def test_an_old_and_a_new_branch_sync_through_the_server(
+    server_release: Release, previous_release: Release, database_url: str, tmp_path: Path
+) -> None:
+    with server_processes(database_url, release=server_release) as (server,), ExitStack() as stack:
+        assert _schema_head(database_url) == _newest_migration(server_release), "not that release's server"
+
+        def branch_pc(branch: str, release: Release) -> tuple[CommandLinePC, LinkProxy]:
+            link = stack.enter_context(LinkProxy("127.0.0.1", int(server.url.rsplit(":", 1)[1])))
+            pc = CommandLinePC(release, tmp_path / branch.lower())
+            stack.callback(pc.stop)
+            pc.enroll(link.url, _enrolment_code(database_url, server_release, branch), f"{branch} PC")
+            pc.start()
+            return pc, link
+
+        north, north_link = branch_pc("North", previous_release)
+        south, south_link = branch_pc("South", CURRENT)
+        pcs = [north, south]
+        wait_until(lambda: all(pc.status()["online"] for pc in pcs), 30, "both engines online")
+
+        north.write("clients", [{"name": "Ada North", "phone": "0161 496 0000"}, {"name": "Bo North"}])
+        south.write("clients", [{"name": "Cy South", "email": "cy@example.com"}, {"name": "Di South"}])
+        rows = _converged(server, pcs)
+        ada, bo, cy, di = (_named(rows, name) for name in ("Ada North", "Bo North", "Cy South", "Di South"))
+
+        # each branch books, edits and deletes the other's rows as well as its own
+        north.write("appointments", [_booking(cy, "2026-12-10T09:00:00+00:00", "Cut")])
+        south.write("appointments", [_booking(ada, "2026-12-11T14:30:00+01:00", "Colour")])
+        north.write("clients", [{"id": di, "email": "di@example.com", "tags": "vip;new"}])
+        south.write("clients", [{"id": ada, "notes": "prefers mornings"}])
+        north.delete("clients", bo)
+        rows = _converged(server, pcs)
+        (north_booking,) = (i for i, r in rows["appointments"].items() if r["client_id"] == cy)
+        (south_booking,) = (i for i, r in rows["appointments"].items() if r["client_id"] == ada)
+
+        # North offline: its edit queues while South edits the same client and drops a booking
+        _offline(north, north_link, [{"id": cy, "notes": "written offline at North"}])
+        south.write("clients", [{"id": cy, "phone": "0161 496 0001"}])
+        south.delete("appointments", north_booking)
+        north_link.restore()
+        _converged(server, pcs)
+
+        # South offline: the same the other way round
+        _offline(south, south_link, [{"id": ada, "name": "Ada N. Smith"}])
+        north.write("appointments", [{"id": south_booking, "status": "done", "duration_min": "45"}])
+        south_link.restore()
+        rows = _converged(server, pcs)
+
+        clients, appointments = rows["clients"], rows["appointments"]
+        assert set(clients) == {ada, cy, di} and set(appointments) == {south_booking}
+        assert (clients[ada]["name"], clients[ada]["phone"]) == ("Ada N. Smith", "0161 496 0000")
+        assert clients[ada]["notes"] == "prefers mornings"
+        assert (clients[cy]["notes"], clients[cy]["phone"]) == ("written offline at North", "0161 496 0001")
+        assert (clients[di]["email"], clients[di]["tags"]) == ("di@example.com", ["vip", "new"])
+        booked = appointments[south_booking]
+        assert (booked["status"], booked["duration_min"], booked["service"]) == ("done", 45, "Colour")
+        for pc in pcs:
+            pc.stop()  # cleanly: exit 0
+
+
+def _converged(server: ServerProcess, pcs: list[CommandLinePC]) -> Rows:
+    """Wait until every PC is online with nothing pending and its cache equals the server's
+    live rows; AssertionError if any change was refused or one field's writes raced."""
+    seen: list[tuple[Rows, list[tuple[dict[str, Any], Rows]]]] = []
+
+    def agreed() -> bool:
+        with ThreadPoolExecutor(len(pcs)) as pool:
+            local = list(pool.map(_state_of, pcs))
+        on_server = _server_rows(server.url, pcs[0].token)
+        seen.append((on_server, local))
+        for status, _ in local:
+            assert (status["rejected"], status["conflicts"]) == (0, 0), status
+        return all(
+            status["online"] and status["pending"] == 0 and rows == on_server for status, rows in local
+        )
+
+    try:
+        wait_until(agreed, _CONVERGED_WITHIN, "every cache equal to the server, nothing pending")
+    except AssertionError:
+        logs = "\n".join(f"--- {pc.release.name} engine:\n{pc.engine_log()}" for pc in pcs)
+        raise AssertionError(f"last seen (server, [(status, cache)]): {seen[-1:]}\n{logs}") from None
+    return seen[-1][0]
+
+
+def _state_of(pc: CommandLinePC) -> tuple[dict[str, Any], Rows]:
+    return pc.status(), {name: pc.rows(name) for name in COLLECTIONS}
+
+
+def _server_rows(server_url: str, token: str) -> Rows:
+    """The server's live rows, as a new device bootstraps them (pull from 0)."""
+    headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION), "Authorization": f"Bearer {token}"}
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    since, more = 0, True
+    with httpx.Client(base_url=server_url, headers=headers, timeout=10) as http:
+        while more:
+            answer = http.get("/api/v1/sync/pull", params={"since": since, "limit": 1000})
+            answer.raise_for_status()
+            page = answer.json()
+            for change in page["changes"]:
+                latest[(change["collection"], change["row_id"])] = change
+            since, more = page["cursor"], page["has_more"]
+    rows: Rows = {name: {} for name in COLLECTIONS}
+    for (collection, row_id), change in latest.items():
+        if not change["deleted"]:
+            names = COLLECTIONS[collection].field_names
+            rows[collection][row_id] = {name: change["fields"].get(name) for name in names}
+    return rows
+
+
+def _offline(pc: CommandLinePC, link: LinkProxy, edits: list[dict[str, Any]]) -> None:
+    """Cut ``pc``'s link, wait until its engine knows, and make ``edits`` there (they queue)."""
+    link.cut()
+    wait_until(lambda: not pc.status()["online"], 30, f"{pc.release.name} offline")
+    pc.write("clients", edits)
+    assert pc.status()["pending"] == len(edits)
+
+
+def _booking(client_id: str, starts_at: str, service: str) -> dict[str, Any]:
+    return {"client_id": client_id, "starts_at": starts_at, "duration_min": "30", "service": service}
+
+
+def _named(rows: Rows, name: str) -> str:
+    (row_id,) = (row_id for row_id, fields in rows["clients"].items() if fields["name"] == name)
+    return row_id
+
+
+def _enrolment_code(database_url: str, release: Release, branch: str) -> str:
+    """A code for ``branch`` from the admin command line of ``release`` (the server's)."""
+    for args in (("branch", "create", branch), ("enroll-code", "--branch", branch, "--json")):
+        ran = run_cli(*args, database_url=database_url, release=release)
+        assert ran.returncode == 0, ran.stderr
+    (issued,) = json.loads(ran.stdout)
+    code: str = issued["code"]
+    return code
+
+
+def _schema_head(database_url: str) -> str:
+    async def read() -> str:
+        conn = await asyncpg.connect(database_url)
+        try:
+            head: str = await conn.fetchval("SELECT version_num FROM alembic_version")
+            return head
+        finally:
+            await conn.close()
+
+    return asyncio.run(read())
+
+
+def _newest_migration(release: Release) -> str:
+    """The revision ``release``'s server migrates to: its newest migration's number."""
+    root = release.path if release.path is not None else Path(__file__).resolve().parents[3]
+    newest = max((root / "server" / "store" / "migrations" / "versions").glob("[0-9]*.py"))
+    return newest.name.split("_", 1)[0]
