@@ -105,6 +105,23 @@ def test_an_old_and_a_new_branch_sync_through_the_server(
             pc.stop()  # cleanly: exit 0
 
 
+def test_an_old_pc_s_writes_from_before_its_enrolment_sync_through_the_server(
+    server_release: Release, previous_release: Release, database_url: str, tmp_path: Path
+) -> None:
+    """The previous release stamps a write made before enrolment (``branchsync import`` on a
+    PC IT has not enrolled yet) with its local node, and keeps that stamp after enrolling."""
+    with server_processes(database_url, release=server_release) as (server,):
+        north = CommandLinePC(previous_release, tmp_path / "north")
+        north.write("clients", [{"name": "Ada, before enrolment"}])
+        north.enroll(server.url, _enrolment_code(database_url, server_release, "North"), "North PC")
+        north.start()
+        try:
+            rows = _converged(server, [north])
+        finally:
+            north.stop()
+        assert [fields["name"] for fields in rows["clients"].values()] == ["Ada, before enrolment"]
+
+
 def _converged(server: ServerProcess, pcs: list[CommandLinePC]) -> Rows:
     """Wait until every PC is online with nothing pending and its cache equals the server's
     live rows; AssertionError if any change was refused or one field's writes raced."""
