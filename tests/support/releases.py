@@ -44,10 +44,9 @@ class Release:
     def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
         """``base`` (default: this process's environment) made to run this release."""
         env = dict(os.environ if base is None else base)
-        if self.path is not None:
-            env = {k: v for k, v in env.items() if not k.startswith(("COVERAGE_", "COV_CORE_"))}
-            env["PYTHONPATH"] = str(self.path)
-        return env
+        if self.path is None:
+            return env
+        return _without_coverage(env) | {"PYTHONPATH": str(self.path)}
 
     @property
     def cwd(self) -> Path | None:
@@ -90,7 +89,14 @@ def build_release(commit: str, into: Path) -> Release:
         tar.extractall(source, filter="data")
     # with build isolation: the old pyproject names the setuptools it builds with
     pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target)]
-    built = subprocess.run([*pip, str(source)], capture_output=True, text=True, timeout=300, check=False)
+    built = subprocess.run(
+        [*pip, str(source)],
+        env=_without_coverage(dict(os.environ)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     _check(built, "pip install")
     release = Release(commit[:7], target)
     _check_imports(release)
@@ -107,6 +113,11 @@ def _check_imports(release: Release) -> None:
     stray = [file for file in json.loads(ran.stdout) if not Path(file).is_relative_to(release.path)]
     if stray:
         raise RuntimeError(f"release {release.name} imports the tree's packages: {stray}")
+
+
+def _without_coverage(env: dict[str, str]) -> dict[str, str]:
+    """``env`` without what starts coverage in a subprocess (``[tool.coverage.run] patch``)."""
+    return {k: v for k, v in env.items() if not k.startswith(("COVERAGE_", "COV_CORE_"))}
 
 
 def _git(*args: str) -> subprocess.CompletedProcess[str]:

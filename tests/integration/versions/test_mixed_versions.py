@@ -4,10 +4,14 @@ Servers are upgraded first and PCs over weeks (docs/deploy.md), so for a while e
 pairing runs: an old PC with a new server, and a new PC with a server one release older.
 Each test runs the server of one release (``branchsync-server serve``, migrating its own
 fresh database) and two PCs, North on the previous release and South on this tree, each
-``branchsync run`` behind its own link relay. Both create, edit and delete clients and
-appointments, each edits rows the other made, each works offline for a while; then both
-caches must equal the server row for row, with nothing rejected, nothing pending and no
-conflict (no two writes raced for one field).
+``branchsync run`` behind its own link relay. Both write a client before they are enrolled,
+create, edit and delete clients and appointments, edit rows the other made, and work
+offline for a while; then both caches must equal the server row for row, with nothing
+rejected, nothing pending and no conflict (no two writes raced for one field).
+
+Found by it: this server refused the previous release's writes from before its
+enrolment (stamped with the installation's local node, not the device id), so they
+never reached the server; now such a stamp is taken as the pushing device's.
 
 The previous release is built from git (``PREVIOUS_RELEASE`` in tests/support/releases.py).
 """
@@ -56,6 +60,8 @@ def test_an_old_and_a_new_branch_sync_through_the_server(
             link = stack.enter_context(LinkProxy("127.0.0.1", int(server.url.rsplit(":", 1)[1])))
             pc = CommandLinePC(release, tmp_path / branch.lower())
             stack.callback(pc.stop)
+            # written before IT enrols the PC: the previous release stamps it with its local node
+            pc.write("clients", [{"name": f"Eve, before {branch} enrolled"}])
             pc.enroll(link.url, _enrolment_code(database_url, server_release, branch), f"{branch} PC")
             pc.start()
             return pc, link
@@ -94,7 +100,8 @@ def test_an_old_and_a_new_branch_sync_through_the_server(
         rows = _converged(server, pcs)
 
         clients, appointments = rows["clients"], rows["appointments"]
-        assert set(clients) == {ada, cy, di} and set(appointments) == {south_booking}
+        early = {_named(rows, f"Eve, before {branch} enrolled") for branch in ("North", "South")}
+        assert set(clients) == {ada, cy, di, *early} and set(appointments) == {south_booking}
         assert (clients[ada]["name"], clients[ada]["phone"]) == ("Ada N. Smith", "0161 496 0000")
         assert clients[ada]["notes"] == "prefers mornings"
         assert (clients[cy]["notes"], clients[cy]["phone"]) == ("written offline at North", "0161 496 0001")
@@ -105,31 +112,19 @@ def test_an_old_and_a_new_branch_sync_through_the_server(
             pc.stop()  # cleanly: exit 0
 
 
-def test_an_old_pc_s_writes_from_before_its_enrolment_sync_through_the_server(
-    server_release: Release, previous_release: Release, database_url: str, tmp_path: Path
-) -> None:
-    """The previous release stamps a write made before enrolment (``branchsync import`` on a
-    PC IT has not enrolled yet) with its local node, and keeps that stamp after enrolling."""
-    with server_processes(database_url, release=server_release) as (server,):
-        north = CommandLinePC(previous_release, tmp_path / "north")
-        north.write("clients", [{"name": "Ada, before enrolment"}])
-        north.enroll(server.url, _enrolment_code(database_url, server_release, "North"), "North PC")
-        north.start()
-        try:
-            rows = _converged(server, [north])
-        finally:
-            north.stop()
-        assert [fields["name"] for fields in rows["clients"].values()] == ["Ada, before enrolment"]
-
-
 def _converged(server: ServerProcess, pcs: list[CommandLinePC]) -> Rows:
     """Wait until every PC is online with nothing pending and its cache equals the server's
     live rows; AssertionError if any change was refused or one field's writes raced."""
     seen: list[tuple[Rows, list[tuple[dict[str, Any], Rows]]]] = []
 
     def agreed() -> bool:
-        with ThreadPoolExecutor(len(pcs)) as pool:
-            local = list(pool.map(_state_of, pcs))
+        with ThreadPoolExecutor(3 * len(pcs)) as pool:  # each command is a process: all at once
+            asked = [
+                (pool.submit(pc.status), {c: pool.submit(pc.rows, c) for c in COLLECTIONS}) for pc in pcs
+            ]
+            local = [
+                (status.result(), {c: got.result() for c, got in rows.items()}) for status, rows in asked
+            ]
         on_server = _server_rows(server.url, pcs[0].token)
         seen.append((on_server, local))
         for status, _ in local:
@@ -144,10 +139,6 @@ def _converged(server: ServerProcess, pcs: list[CommandLinePC]) -> Rows:
         logs = "\n".join(f"--- {pc.release.name} engine:\n{pc.engine_log()}" for pc in pcs)
         raise AssertionError(f"last seen (server, [(status, cache)]): {seen[-1:]}\n{logs}") from None
     return seen[-1][0]
-
-
-def _state_of(pc: CommandLinePC) -> tuple[dict[str, Any], Rows]:
-    return pc.status(), {name: pc.rows(name) for name in COLLECTIONS}
 
 
 def _server_rows(server_url: str, token: str) -> Rows:
