@@ -135,9 +135,9 @@ def _converged(server: ServerProcess, pcs: list[CommandLinePC]) -> Rows:
 
     try:
         wait_until(agreed, _CONVERGED_WITHIN, "every cache equal to the server, nothing pending")
-    except AssertionError:
+    except AssertionError as exc:
         logs = "\n".join(f"--- {pc.release.name} engine:\n{pc.engine_log()}" for pc in pcs)
-        raise AssertionError(f"last seen (server, [(status, cache)]): {seen[-1:]}\n{logs}") from None
+        raise AssertionError(f"{exc}\nlast seen (server, [(status, cache)]): {seen[-1:]}\n{logs}") from None
     return seen[-1][0]
 
 
