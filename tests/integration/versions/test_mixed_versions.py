@@ -32,6 +32,7 @@ import pytest
 from desktop.demo.link_proxy import LinkProxy
 from protocol.collections import COLLECTIONS
 from protocol.version import PROTOCOL_HEADER, PROTOCOL_VERSION
+from server.ops.backup import create_backup, restore_backup
 from tests.support.desktop_cli import CommandLinePC
 from tests.support.desktop_engine import wait_until
 from tests.support.releases import CURRENT, Release
@@ -57,14 +58,7 @@ def test_an_old_and_a_new_branch_sync_through_the_server(
         assert _schema_head(database_url) == _newest_migration(server_release), "not that release's server"
 
         def branch_pc(branch: str, release: Release) -> tuple[CommandLinePC, LinkProxy]:
-            link = stack.enter_context(LinkProxy("127.0.0.1", int(server.url.rsplit(":", 1)[1])))
-            pc = CommandLinePC(release, tmp_path / branch.lower())
-            stack.callback(pc.stop)
-            # written before IT enrols the PC: the previous release stamps it with its local node
-            pc.write("clients", [{"name": f"Eve, before {branch} enrolled"}])
-            pc.enroll(link.url, _enrolment_code(database_url, server_release, branch), f"{branch} PC")
-            pc.start()
-            return pc, link
+            return _branch_pc(stack, server, database_url, server_release, branch, release, tmp_path)
 
         north, north_link = branch_pc("North", previous_release)
         south, south_link = branch_pc("South", CURRENT)
@@ -110,6 +104,60 @@ def test_an_old_and_a_new_branch_sync_through_the_server(
         assert (booked["status"], booked["duration_min"], booked["service"]) == ("done", 45, "Colour")
         for pc in pcs:
             pc.stop()  # cleanly: exit 0
+
+
+def test_after_a_restore_an_old_branch_gives_back_another_branch_s_writes(
+    previous_release: Release, database_url: str, tmp_path: Path
+) -> None:
+    """An epoch push-back of the previous release relays what other branches wrote with their
+    stamps; this server takes them as the relaying device's (it used to refuse them)."""
+    with ExitStack() as stack:
+        first = stack.enter_context(ExitStack())
+        (server,) = first.enter_context(server_processes(database_url))
+        north, north_link = _branch_pc(
+            stack, server, database_url, CURRENT, "North", previous_release, tmp_path
+        )
+        south, south_link = _branch_pc(stack, server, database_url, CURRENT, "South", CURRENT, tmp_path)
+        pcs = [north, south]
+        north.write("clients", [{"name": "Ada North"}])
+        ada = _named(_converged(server, pcs), "Ada North")
+        backup = asyncio.run(create_backup(database_url, tmp_path / "backups", keep=1))
+        south.write("clients", [{"name": "Grace South"}])
+        south.write("clients", [{"id": ada, "phone": "0161 496 0002"}])
+        written = _converged(server, pcs)
+        for pc in pcs:
+            pc.stop()
+        first.close()
+        asyncio.run(restore_backup(database_url, backup.path, force=True))  # Grace and the phone are lost
+
+        (server,) = stack.enter_context(server_processes(database_url))
+        for link in (north_link, south_link):
+            link.retarget("127.0.0.1", int(server.url.rsplit(":", 1)[1]))
+        north.start()  # North alone: what comes back, it gives back
+        wait_until(lambda: _server_rows(server.url, north.token) == written, 30, "South's writes back")
+        assert north.status()["rejected"] == 0
+        south.start()
+        assert _converged(server, pcs) == written
+
+
+def _branch_pc(
+    stack: ExitStack,
+    server: ServerProcess,
+    database_url: str,
+    server_release: Release,
+    branch: str,
+    release: Release,
+    tmp_path: Path,
+) -> tuple[CommandLinePC, LinkProxy]:
+    """A PC of ``release`` in ``branch``, behind its own link to ``server``, enrolled and running."""
+    link = stack.enter_context(LinkProxy("127.0.0.1", int(server.url.rsplit(":", 1)[1])))
+    pc = CommandLinePC(release, tmp_path / branch.lower())
+    stack.callback(pc.stop)
+    # written before IT enrols the PC: the previous release stamps it with its local node
+    pc.write("clients", [{"name": f"Eve, before {branch} enrolled"}])
+    pc.enroll(link.url, _enrolment_code(database_url, server_release, branch), f"{branch} PC")
+    pc.start()
+    return pc, link
 
 
 def _converged(server: ServerProcess, pcs: list[CommandLinePC]) -> Rows:
