@@ -91,12 +91,12 @@ class CommandLinePC:
     def write(self, collection: str, rows: list[dict[str, Any]]) -> None:
         """``branchsync import``: rows without an ``id`` are created, rows with one edited.
 
-        Every row names the same fields (an empty cell would clear a field of an edited row).
+        An edited row names every column of the file: an empty cell would clear that field.
         """
         self._files += 1
         path = self.data_dir.parent / f"{self.data_dir.name}-{self._files}.csv"
-        names = sorted(rows[0], key=lambda name: name != "id")
-        assert all(row.keys() == rows[0].keys() for row in rows), "rows naming different fields"
+        names = sorted({name for row in rows for name in row}, key=lambda name: name != "id")
+        assert all(row.keys() == set(names) for row in rows if "id" in row), "an edit would clear fields"
         with path.open("w", newline="", encoding="utf-8") as out:
             writer = csv.DictWriter(out, fieldnames=names)
             writer.writeheader()
