@@ -117,8 +117,12 @@ def plan_batch(
             after the row's own clocks, so the write wins like a fresh edit; its base
             is then the row as stored (an edit made with the current state in hand).
         current_bases: the stored bases of the rows in ``current`` (absent: none known).
-        author_node: the pushing device's id: a pushed stamp must carry it as its node,
-            so no device writes (and wins conflicts) in another's name. None: any node.
+        author_node: the pushing device's id: a pushed stamp that names another node is
+            taken as this device's, at the same wall time and counter (so its order among
+            the device's writes stays), and no device writes, or wins conflicts, in another's
+            name. An older app pushes such stamps: writes queued before its enrolment (its
+            local node) or before a re-enrolment (its old id), and an epoch push-back that
+            relays another branch's value. None: stamps are kept as pushed.
     """
     plan = Plan()
     rows: dict[RowKey, Row] = {}
@@ -143,11 +147,13 @@ def plan_batch(
             hlc = clock.now()
         else:
             hlc = mutation.hlc
-        node = None if stamp_with_server_clock else author_node
-        stamp = _check_stamp(hlc, now_ms=now_ms, max_skew_ms=max_skew_ms, node=node)
+        stamp = _check_stamp(hlc, now_ms=now_ms, max_skew_ms=max_skew_ms)
         if isinstance(stamp, Rejected):
             plan.outcomes.append(stamp)
             continue
+        if author_node is not None and not stamp_with_server_clock and stamp.node != author_node:
+            stamp = Timestamp(stamp.wall_ms, stamp.counter, author_node)
+            hlc = str(stamp)
         fields = _clean_fields(collection, mutation, row)
         if isinstance(fields, Rejected):
             plan.outcomes.append(fields)
@@ -221,19 +227,12 @@ def plan_compaction(current: Mapping[RowKey, Row], current_bases: Mapping[RowKey
     return plan
 
 
-def _check_stamp(hlc: str, *, now_ms: int, max_skew_ms: int, node: str | None) -> Timestamp | Rejected:
-    """The mutation's HLC, unless it is not one, names another node than ``node``, or is
-    too far ahead of the server."""
+def _check_stamp(hlc: str, *, now_ms: int, max_skew_ms: int) -> Timestamp | Rejected:
+    """The mutation's HLC, unless it is not one or is too far ahead of the server."""
     try:
         stamp = parse(hlc)
     except InvalidTimestamp as exc:
         return Rejected(ErrorCode.INVALID_HLC, str(exc))
-    if node is not None and stamp.node != node:
-        return Rejected(
-            ErrorCode.INVALID_HLC,
-            f"stamped by {stamp.node!r}, not by this device ({node});"
-            " a device stamps its writes with its own id",
-        )
     if stamp.wall_ms > now_ms + max_skew_ms:
         ahead_s = (stamp.wall_ms - now_ms) / 1000
         return Rejected(

@@ -20,6 +20,7 @@ from typing import IO
 import httpx
 
 from tests.support.live_server import free_port
+from tests.support.releases import CURRENT, Release
 
 __all__ = ["CLI", "ServerProcess", "cli_env", "run_cli", "server_processes", "stop_process"]
 
@@ -37,12 +38,14 @@ def cli_env(database_url: str | None, **settings: str) -> dict[str, str]:
 
 
 def run_cli(
-    *args: str, database_url: str | None, timeout: float = 60, **settings: str
+    *args: str, database_url: str | None, timeout: float = 60, release: Release = CURRENT, **settings: str
 ) -> subprocess.CompletedProcess[str]:
-    """Run one ``branchsync-server`` command to completion (``settings`` as for ``cli_env``)."""
+    """Run one ``branchsync-server`` command (of ``release``) to completion (``settings`` as for
+    ``cli_env``)."""
     return subprocess.run(
         [*CLI, *args],
-        env=cli_env(database_url, **settings),
+        env=release.env(cli_env(database_url, **settings)),
+        cwd=release.cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -59,10 +62,15 @@ class ServerProcess:
 
 @contextmanager
 def server_processes(
-    database_url: str, count: int = 1, *, python_options: Sequence[str] = (), **settings: str
+    database_url: str,
+    count: int = 1,
+    *,
+    python_options: Sequence[str] = (),
+    release: Release = CURRENT,
+    **settings: str,
 ) -> Iterator[list[ServerProcess]]:
-    """``count`` processes of ``branchsync-server serve``, started together, each on a free
-    port and healthy; stopped with SIGTERM afterwards.
+    """``count`` processes of ``branchsync-server serve`` (of ``release``), started together, each
+    on a free port and healthy; stopped with SIGTERM afterwards.
 
     ``python_options`` go before ``-m server`` (``["-m", "cProfile", "-o", FILE]`` profiles it).
     """
@@ -74,7 +82,8 @@ def server_processes(
             port = free_port()
             process = subprocess.Popen(
                 [sys.executable, *python_options, *CLI[1:], "serve", "--port", str(port)],
-                env=cli_env(database_url, **settings),
+                env=release.env(cli_env(database_url, **settings)),
+                cwd=release.cwd,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 text=True,
