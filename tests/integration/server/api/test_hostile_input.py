@@ -3,6 +3,8 @@ contract cannot read, never a 500 (found by schemathesis and by hand, issue 12).
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 import pytest
 
@@ -91,3 +93,23 @@ async def test_a_body_the_contract_cannot_read_is_422(
 
     _assert_contract_error(answer)
     assert answer.json()["error"]["code"] == "invalid_body"
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        (records_path("clients"), {"GET", "POST"}),
+        (f"{records_path('clients')}/{uuid.UUID(int=1)}", {"GET", "PATCH", "DELETE"}),
+        (PUSH_PATH, {"POST"}),
+    ],
+    ids=["collection", "row", "push"],
+)
+async def test_a_method_a_resource_lacks_is_405_allowing_every_method_it_has(
+    http: httpx.AsyncClient, north_device: Device, path: str, allowed: set[str]
+) -> None:
+    """Each method of a path is a route of its own: the 405 must name them all (RFC 9110 §15.5.6),
+    not only those of the first route that matched the path (found by the schema fuzz)."""
+    answer = await http.request("OPTIONS", path, headers=north_device.headers)
+
+    _assert_contract_error(answer, 405)
+    assert set(answer.headers["Allow"].split(", ")) == allowed
