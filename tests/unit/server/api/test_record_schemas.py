@@ -1,0 +1,40 @@
+"""The REST resources' documented field schemas read blank values as ``protocol.validate``
+does: a blank value clears an optional field and is refused for a required one (found by
+the schema fuzz, tests/integration/server/api/test_schema_fuzz.py)."""
+
+from __future__ import annotations
+
+import jsonschema_rs
+import pytest
+
+from protocol.collections import COLLECTIONS, FieldKind
+from protocol.validate import validate_value
+from server.api.record_schemas import record_schemas
+
+
+def _accepts(schema: dict[str, object], value: object) -> bool:
+    return bool(jsonschema_rs.validator_for(schema, validate_formats=True).is_valid(value))
+
+
+FIELDS = [(collection, spec) for collection in COLLECTIONS.values() for spec in collection.fields]
+
+
+@pytest.mark.parametrize("blank", ["", "  ", "\t\n"], ids=["empty", "spaces", "tab-newline"])
+@pytest.mark.parametrize(("collection", "spec"), FIELDS, ids=[f"{c.name}.{s.name}" for c, s in FIELDS])
+def test_a_blank_value_is_documented_as_it_is_validated(collection, spec, blank: str) -> None:  # type: ignore[no-untyped-def]
+    documented = record_schemas(collection).create.model_json_schema()["properties"][spec.name]
+
+    _, error = validate_value(spec, blank)
+
+    assert _accepts(documented, blank) == (error is None)
+
+
+@pytest.mark.parametrize(("collection", "spec"), FIELDS, ids=[f"{c.name}.{s.name}" for c, s in FIELDS])
+def test_null_is_documented_for_optional_fields_only(collection, spec) -> None:  # type: ignore[no-untyped-def]
+    documented = record_schemas(collection).create.model_json_schema()["properties"][spec.name]
+
+    assert _accepts(documented, None) == (not spec.required)
+
+
+def test_the_kinds_are_all_covered() -> None:
+    assert {spec.kind for _, spec in FIELDS} == set(FieldKind)
