@@ -20,8 +20,11 @@ from protocol.collections import MAX_TAG_LENGTH, MAX_TAGS, Collection, Field, Fi
 
 __all__ = ["RecordSchemas", "record_schemas"]
 
-_ANY_ID: Any = Annotated[Any, WithJsonSchema({"type": "string", "format": "uuid"})]
-"""A create's optional ``id``: checked by ``protocol.validate`` like every field."""
+_ANY_ID: Any = Annotated[
+    Any, WithJsonSchema({"anyOf": [{"type": "string", "format": "uuid"}, {"type": "null"}]})
+]
+"""A create's optional ``id``: checked by ``protocol.validate`` like every field; null (or
+none given) lets the server make one."""
 
 _FORMATS = {FieldKind.EMAIL: "email", FieldKind.UUID: "uuid", FieldKind.DATETIME: "date-time"}
 

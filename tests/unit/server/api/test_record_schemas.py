@@ -38,3 +38,12 @@ def test_null_is_documented_for_optional_fields_only(collection, spec) -> None: 
 
 def test_the_kinds_are_all_covered() -> None:
     assert {spec.kind for _, spec in FIELDS} == set(FieldKind)
+
+
+@pytest.mark.parametrize("collection", COLLECTIONS.values(), ids=COLLECTIONS)
+def test_a_create_documents_null_as_no_id_and_refuses_a_blank_one(collection) -> None:  # type: ignore[no-untyped-def]
+    documented = record_schemas(collection).create.model_json_schema()["properties"]["id"]
+
+    assert _accepts(documented, None)  # the server makes one, as when it is absent
+    assert _accepts(documented, "0b7e8a4e-62a5-4c6e-9b8f-2a8f4d1f3c10")
+    assert not _accepts(documented, "")
