@@ -16,10 +16,21 @@ from typing import Any
 from protocol.collections import MAX_TAG_LENGTH, MAX_TAGS, Collection, Field, FieldKind
 from protocol.errors import ErrorCode, FieldError
 
-__all__ = ["UNSTORABLE", "normalise_datetime", "printable", "validate_fields", "validate_value"]
+__all__ = [
+    "PHONE_PATTERN",
+    "UNSTORABLE",
+    "normalise_datetime",
+    "printable",
+    "validate_fields",
+    "validate_value",
+]
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PHONE = re.compile(r"^\+?[0-9 ()./-]{3,}$")
+PHONE_PATTERN = r"^\s*\+?[ ()./-]*(?:[0-9][ ()./-]*){3,}\s*$"
+"""A phone number: an optional ``+``, then at least three digits among spaces, brackets,
+dots, slashes and dashes; blank around it is trimmed. Also the OpenAPI document's
+``pattern``, so what the document allows and what is accepted cannot drift apart."""
+_PHONE = re.compile(PHONE_PATTERN)
 _INTEGER_TEXT = re.compile(r"-?[0-9]+")
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 """NUL (PostgreSQL text refuses it) and lone surrogates (not encodable as UTF-8)."""
@@ -116,7 +127,7 @@ def _phone(spec: Field, value: Any) -> tuple[Any, FieldError | None]:
     text, error = _text(spec, value)
     if error is not None:
         return None, error
-    if not _PHONE.match(text) or sum(ch.isdigit() for ch in text) < 3:
+    if not _PHONE.match(text):
         return _error(ErrorCode.INVALID_PHONE, spec, f"{text!r} is not a phone number")
     return text, None
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, JsonValue, WithJsonSchema, create_model
 
 from protocol.collections import MAX_TAG_LENGTH, MAX_TAGS, Collection, Field, FieldKind
+from protocol.validate import PHONE_PATTERN
 
 __all__ = ["RecordSchemas", "record_schemas"]
 
@@ -51,11 +52,15 @@ def _json_schema(spec: Field) -> dict[str, Any]:
         schema = {"type": "integer", "minimum": spec.minimum, "maximum": spec.maximum}
     elif spec.kind is FieldKind.TAGS:
         item = {"type": "string", "maxLength": MAX_TAG_LENGTH}
-        schema = {"type": "array", "items": item, "maxItems": MAX_TAGS}
+        # no maxItems: the limit counts the tags left once blank and repeated ones are dropped
+        described = f"At most {MAX_TAGS} tags once blank and repeated ones are dropped."
+        schema = {"type": "array", "items": item, "description": described}
     else:
         schema = {"type": "string", "format": _FORMATS.get(spec.kind), "maxLength": spec.max_length}
         if spec.choices:
             schema["enum"] = list(spec.choices)
+        if spec.kind is FieldKind.PHONE:
+            schema["pattern"] = PHONE_PATTERN
     return {key: value for key, value in schema.items() if value is not None}
 
 

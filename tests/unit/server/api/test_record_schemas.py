@@ -7,7 +7,7 @@ from __future__ import annotations
 import jsonschema_rs
 import pytest
 
-from protocol.collections import COLLECTIONS, FieldKind
+from protocol.collections import CLIENTS, COLLECTIONS, FieldKind
 from protocol.validate import validate_value
 from server.api.record_schemas import record_schemas
 
@@ -47,3 +47,40 @@ def test_a_create_documents_null_as_no_id_and_refuses_a_blank_one(collection) ->
     assert _accepts(documented, None)  # the server makes one, as when it is absent
     assert _accepts(documented, "0b7e8a4e-62a5-4c6e-9b8f-2a8f4d1f3c10")
     assert not _accepts(documented, "")
+
+
+PHONES = [
+    "+44 20 7946 0958",
+    " (020) 7946-0958 ",
+    "020/794.60",
+    "123",
+    "12",
+    "call me",
+    "(-)/.",
+    "«à𩨥z",
+    "1 2",
+]
+
+
+@pytest.mark.parametrize("phone", PHONES)
+def test_a_phone_number_is_documented_as_it_is_validated(phone: str) -> None:
+    """Found by the schema fuzz: the document said any text of up to 40 characters."""
+    spec = CLIENTS.field("phone")
+    assert spec is not None
+    documented = record_schemas(CLIENTS).create.model_json_schema()["properties"]["phone"]
+
+    _, error = validate_value(spec, phone)
+
+    assert _accepts(documented, phone) == (error is None)
+
+
+def test_tags_are_documented_as_counted_once_blank_and_repeated_ones_are_dropped() -> None:
+    """Found by the schema fuzz: 60 tags of which 10 are distinct are fine, as 50 distinct ones."""
+    spec = CLIENTS.field("tags")
+    assert spec is not None
+    documented = record_schemas(CLIENTS).create.model_json_schema()["properties"]["tags"]
+    repeated = ["vip", "", "late"] * 30
+
+    _, error = validate_value(spec, repeated)
+
+    assert error is None and _accepts(documented, repeated)
