@@ -17,8 +17,11 @@ from protocol.collections import MAX_TAG_LENGTH, MAX_TAGS, Collection, Field, Fi
 from protocol.errors import ErrorCode, FieldError
 
 __all__ = [
+    "BLANK_PATTERN",
+    "NOT_BLANK_PATTERN",
     "PHONE_PATTERN",
     "UNSTORABLE",
+    "WHITE_SPACE",
     "normalise_datetime",
     "printable",
     "validate_fields",
@@ -26,7 +29,14 @@ __all__ = [
 ]
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-PHONE_PATTERN = r"^\s*\+?[ ()./-]*(?:[0-9][ ()./-]*){3,}\s*$"
+WHITE_SPACE = r"[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+"""The characters ``str.strip`` removes, as a regular expression class that JSON Schema
+(ECMA-262), Python and Rust read alike; their ``\\s`` each mean a different set."""
+BLANK_PATTERN = f"^{WHITE_SPACE}*$"
+"""Blank text, which validation reads as no value (the OpenAPI document's pattern)."""
+NOT_BLANK_PATTERN = WHITE_SPACE.replace("[", "[^", 1)
+"""Text with something in it besides white space (a pattern found anywhere in the text)."""
+PHONE_PATTERN = rf"^{WHITE_SPACE}*\+?[ ()./-]*(?:[0-9][ ()./-]*){{3,}}{WHITE_SPACE}*$"
 """A phone number: an optional ``+``, then at least three digits among spaces, brackets,
 dots, slashes and dashes; blank around it is trimmed. Also the OpenAPI document's
 ``pattern``, so what the document allows and what is accepted cannot drift apart."""

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, JsonValue, WithJsonSchema, create_model
 
 from protocol.collections import MAX_TAG_LENGTH, MAX_TAGS, Collection, Field, FieldKind
-from protocol.validate import PHONE_PATTERN
+from protocol.validate import BLANK_PATTERN, NOT_BLANK_PATTERN, PHONE_PATTERN
 
 __all__ = ["RecordSchemas", "record_schemas"]
 
@@ -29,10 +29,9 @@ none given) lets the server make one."""
 
 _FORMATS = {FieldKind.EMAIL: "email", FieldKind.UUID: "uuid", FieldKind.DATETIME: "date-time"}
 
-_BLANK = {"type": "string", "pattern": r"^\s*$"}
+_BLANK = {"type": "string", "pattern": BLANK_PATTERN}
 """Blank text, which ``protocol.validate`` reads as no value: it clears an optional field
 (as null does) and is refused for a required one."""
-_NOT_BLANK = r"\S"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +72,7 @@ def _accepted(spec: Field) -> dict[str, Any]:
     (a list of tags has no blank form); a required one needs a value that is not blank."""
     schema = _json_schema(spec)
     if spec.required:
-        return {**schema, "pattern": _NOT_BLANK}
+        return {**schema, "pattern": NOT_BLANK_PATTERN}
     if spec.kind is FieldKind.TAGS:
         return _nullable(schema)
     return {"anyOf": [schema, _BLANK, {"type": "null"}]}

@@ -222,9 +222,14 @@ def test_the_enrolment_documents_that_a_device_name_must_not_be_blank() -> None:
     """The server refuses a blank name 422; the OpenAPI document says so (found by the schema fuzz)."""
     documented = jsonschema_rs.validator_for(EnrollRequest.model_json_schema()["properties"]["device_name"])
 
-    assert [documented.is_valid(name) for name in ("Front desk", " x ", "", "  ", "\n\t")] == [
+    names = ("Front desk", " x ", "\ufeff", "", "  ", "\n\t", "\x1c", "\u3000")
+
+    assert [documented.is_valid(name) for name in names] == [
         True,
         True,
+        True,
+        False,
+        False,
         False,
         False,
         False,

@@ -19,7 +19,9 @@ def _accepts(schema: dict[str, object], value: object) -> bool:
 FIELDS = [(collection, spec) for collection in COLLECTIONS.values() for spec in collection.fields]
 
 
-@pytest.mark.parametrize("blank", ["", "  ", "\t\n"], ids=["empty", "spaces", "tab-newline"])
+@pytest.mark.parametrize(
+    "blank", ["", "  ", "\t\n", "\x1c", "\u3000"], ids=["empty", "spaces", "tab-newline", "x1c", "u3000"]
+)
 @pytest.mark.parametrize(("collection", "spec"), FIELDS, ids=[f"{c.name}.{s.name}" for c, s in FIELDS])
 def test_a_blank_value_is_documented_as_it_is_validated(collection, spec, blank: str) -> None:  # type: ignore[no-untyped-def]
     documented = record_schemas(collection).create.model_json_schema()["properties"][spec.name]
