@@ -38,6 +38,10 @@ from tests.support.live_server import LiveServer, live_server
 MAX_EXAMPLES = 30
 
 CONFIG = f"""
+# Hypothesis times how long drawing an example takes: on a busy machine that says nothing
+# about the server, and would make the fuzz flaky.
+suppress-health-check = ["too_slow"]
+
 [generation]
 max-examples = {MAX_EXAMPLES}
 deterministic = true
