@@ -151,6 +151,10 @@ def _uuid(spec: Field, value: Any) -> tuple[Any, FieldError | None]:
         return _error(ErrorCode.INVALID_UUID, spec, f"{spec.name} {_shown(value)} is not a valid id")
 
 
+class _PastTheCalendar(ValueError):
+    """ISO 8601 with an offset, but before the year 1 or after 9999 once moved to UTC."""
+
+
 def normalise_datetime(value: str) -> str:
     """ISO 8601 with an offset -> canonical UTC text (``2026-01-02T09:30:00+00:00``).
 
@@ -164,7 +168,7 @@ def normalise_datetime(value: str) -> str:
     try:
         return parsed.astimezone(UTC).isoformat()
     except OverflowError as exc:
-        raise ValueError("datetime is out of range in UTC") from exc
+        raise _PastTheCalendar("datetime is out of range in UTC") from exc
 
 
 def _datetime(spec: Field, value: Any) -> tuple[Any, FieldError | None]:
@@ -172,6 +176,9 @@ def _datetime(spec: Field, value: Any) -> tuple[Any, FieldError | None]:
         return _error(ErrorCode.INVALID_TYPE, spec, f"{spec.name} must be ISO 8601 text")
     try:
         return normalise_datetime(value), None
+    except _PastTheCalendar:
+        message = f"{spec.name} {_shown(value)} falls outside the years 1 to 9999 in UTC"
+        return _error(ErrorCode.INVALID_DATETIME, spec, message)
     except ValueError:
         return _error(
             ErrorCode.INVALID_DATETIME,

@@ -348,3 +348,14 @@ def test_the_white_space_of_the_patterns_is_what_strip_removes() -> None:
         True,
         False,
     ]
+
+
+@pytest.mark.parametrize("text", ["0001-01-01T00:30:00+01:00", "9999-12-31T23:30:00-01:00"])
+def test_a_datetime_past_the_calendar_in_utc_is_refused_in_words_that_say_so(text: str) -> None:
+    """It is ISO 8601 with an offset; what is wrong is its year once moved to UTC (seen in the
+    schema fuzz: the answer said it was not ISO 8601)."""
+    _, errors = validate_fields(APPOINTMENTS, {"starts_at": text})
+
+    assert [(e.code, e.message) for e in errors] == [
+        (ErrorCode.INVALID_DATETIME, f"starts_at {text!r} falls outside the years 1 to 9999 in UTC")
+    ]
