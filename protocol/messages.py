@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 
 from protocol.errors import ErrorCode
+from protocol.validate import NOT_BLANK_PATTERN
 from protocol.validate import UNSTORABLE as _UNSTORABLE
 from protocol.version import MAX_MUTATIONS_PER_PUSH
 
@@ -79,7 +80,10 @@ lone surrogate. It runs before the type and length checks, which keep their own 
 
 class EnrollRequest(_Strict):
     code: Annotated[str, Field(min_length=1, max_length=100), STORABLE]
-    device_name: Annotated[str, Field(min_length=1, max_length=200), STORABLE]
+    # the server refuses a blank name (422); the pattern says so in the OpenAPI document
+    device_name: Annotated[
+        str, Field(min_length=1, max_length=200, json_schema_extra={"pattern": NOT_BLANK_PATTERN}), STORABLE
+    ]
     app_version: Annotated[str | None, Field(max_length=50), STORABLE] = None
 
 

@@ -16,10 +16,31 @@ from typing import Any
 from protocol.collections import MAX_TAG_LENGTH, MAX_TAGS, Collection, Field, FieldKind
 from protocol.errors import ErrorCode, FieldError
 
-__all__ = ["UNSTORABLE", "normalise_datetime", "printable", "validate_fields", "validate_value"]
+__all__ = [
+    "BLANK_PATTERN",
+    "NOT_BLANK_PATTERN",
+    "PHONE_PATTERN",
+    "UNSTORABLE",
+    "WHITE_SPACE",
+    "normalise_datetime",
+    "printable",
+    "validate_fields",
+    "validate_value",
+]
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PHONE = re.compile(r"^\+?[0-9 ()./-]{3,}$")
+WHITE_SPACE = r"[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+"""The characters ``str.strip`` removes, as a regular expression class that JSON Schema
+(ECMA-262), Python and Rust read alike; their ``\\s`` each mean a different set."""
+BLANK_PATTERN = f"^{WHITE_SPACE}*$"
+"""Blank text, which validation reads as no value (the OpenAPI document's pattern)."""
+NOT_BLANK_PATTERN = WHITE_SPACE.replace("[", "[^", 1)
+"""Text with something in it besides white space (a pattern found anywhere in the text)."""
+PHONE_PATTERN = rf"^{WHITE_SPACE}*\+?[ ()./-]*(?:[0-9][ ()./-]*){{3,}}{WHITE_SPACE}*$"
+"""A phone number: an optional ``+``, then at least three digits among spaces, brackets,
+dots, slashes and dashes; blank around it is trimmed. Also the OpenAPI document's
+``pattern``, so what the document allows and what is accepted cannot drift apart."""
+_PHONE = re.compile(PHONE_PATTERN)
 _INTEGER_TEXT = re.compile(r"-?[0-9]+")
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 """NUL (PostgreSQL text refuses it) and lone surrogates (not encodable as UTF-8)."""
@@ -116,7 +137,7 @@ def _phone(spec: Field, value: Any) -> tuple[Any, FieldError | None]:
     text, error = _text(spec, value)
     if error is not None:
         return None, error
-    if not _PHONE.match(text) or sum(ch.isdigit() for ch in text) < 3:
+    if not _PHONE.match(text):
         return _error(ErrorCode.INVALID_PHONE, spec, f"{text!r} is not a phone number")
     return text, None
 
@@ -128,6 +149,10 @@ def _uuid(spec: Field, value: Any) -> tuple[Any, FieldError | None]:
         return str(uuid.UUID(value.strip())), None
     except ValueError:
         return _error(ErrorCode.INVALID_UUID, spec, f"{spec.name} {_shown(value)} is not a valid id")
+
+
+class _PastTheCalendar(ValueError):
+    """ISO 8601 with an offset, but before the year 1 or after 9999 once moved to UTC."""
 
 
 def normalise_datetime(value: str) -> str:
@@ -143,7 +168,7 @@ def normalise_datetime(value: str) -> str:
     try:
         return parsed.astimezone(UTC).isoformat()
     except OverflowError as exc:
-        raise ValueError("datetime is out of range in UTC") from exc
+        raise _PastTheCalendar("datetime is out of range in UTC") from exc
 
 
 def _datetime(spec: Field, value: Any) -> tuple[Any, FieldError | None]:
@@ -151,6 +176,9 @@ def _datetime(spec: Field, value: Any) -> tuple[Any, FieldError | None]:
         return _error(ErrorCode.INVALID_TYPE, spec, f"{spec.name} must be ISO 8601 text")
     try:
         return normalise_datetime(value), None
+    except _PastTheCalendar:
+        message = f"{spec.name} {_shown(value)} falls outside the years 1 to 9999 in UTC"
+        return _error(ErrorCode.INVALID_DATETIME, spec, message)
     except ValueError:
         return _error(
             ErrorCode.INVALID_DATETIME,

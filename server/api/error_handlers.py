@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from protocol.errors import ErrorCode
 from protocol.wire import error_body
@@ -99,6 +100,21 @@ _UNREADABLE_BODY = (
 that is JSON but not the expected shape."""
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the path asked for has: each is a route of its own, and the router's 405
+    names only those of the first route whose path matched (RFC 9110 wants them all)."""
+    routes = request.app.router.routes
+    allowed = (
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    )
+    return ", ".join(allowed)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Make every error, foreseen or not, answer with the JSON error body."""
 
@@ -115,12 +131,15 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         return error_response(422, ErrorCode.INVALID_BODY, message, field=where or None)
 
-    async def on_http(_: Request, exc: Exception) -> JSONResponse:
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code == 400:  # FastAPI could not decode the body (not UTF-8, too deep, huge numbers)
             return error_response(422, ErrorCode.INVALID_BODY, _UNREADABLE_BODY)
         code = _STATUS_CODES.get(exc.status_code, ErrorCode.INVALID_BODY)
-        return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
+        headers = exc.headers
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+        return error_response(exc.status_code, code, str(exc.detail), headers=headers)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)

@@ -17,13 +17,21 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, JsonValue, WithJsonSchema, create_model
 
 from protocol.collections import MAX_TAG_LENGTH, MAX_TAGS, Collection, Field, FieldKind
+from protocol.validate import BLANK_PATTERN, NOT_BLANK_PATTERN, PHONE_PATTERN
 
 __all__ = ["RecordSchemas", "record_schemas"]
 
-_ANY_ID: Any = Annotated[Any, WithJsonSchema({"type": "string", "format": "uuid"})]
-"""A create's optional ``id``: checked by ``protocol.validate`` like every field."""
+_ANY_ID: Any = Annotated[
+    Any, WithJsonSchema({"anyOf": [{"type": "string", "format": "uuid"}, {"type": "null"}]})
+]
+"""A create's optional ``id``: checked by ``protocol.validate`` like every field; null (or
+none given) lets the server make one."""
 
 _FORMATS = {FieldKind.EMAIL: "email", FieldKind.UUID: "uuid", FieldKind.DATETIME: "date-time"}
+
+_BLANK = {"type": "string", "pattern": BLANK_PATTERN}
+"""Blank text, which ``protocol.validate`` reads as no value: it clears an optional field
+(as null does) and is refused for a required one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +51,15 @@ def _json_schema(spec: Field) -> dict[str, Any]:
         schema = {"type": "integer", "minimum": spec.minimum, "maximum": spec.maximum}
     elif spec.kind is FieldKind.TAGS:
         item = {"type": "string", "maxLength": MAX_TAG_LENGTH}
-        schema = {"type": "array", "items": item, "maxItems": MAX_TAGS}
+        # no maxItems: the limit counts the tags left once blank and repeated ones are dropped
+        described = f"At most {MAX_TAGS} tags once blank and repeated ones are dropped."
+        schema = {"type": "array", "items": item, "description": described}
     else:
         schema = {"type": "string", "format": _FORMATS.get(spec.kind), "maxLength": spec.max_length}
         if spec.choices:
             schema["enum"] = list(spec.choices)
+        if spec.kind is FieldKind.PHONE:
+            schema["pattern"] = PHONE_PATTERN
     return {key: value for key, value in schema.items() if value is not None}
 
 
@@ -55,28 +67,41 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [schema, {"type": "null"}]}
 
 
-def _field_type(spec: Field, *, nullable: bool) -> Any:
+def _accepted(spec: Field) -> dict[str, Any]:
+    """What a create or patch accepts for ``spec``: blank or null clear an optional field
+    (a list of tags has no blank form); a required one needs a value that is not blank."""
     schema = _json_schema(spec)
-    return Annotated[Any, WithJsonSchema(_nullable(schema) if nullable else schema)]
+    if spec.required:
+        return {**schema, "pattern": NOT_BLANK_PATTERN}
+    if spec.kind is FieldKind.TAGS:
+        return _nullable(schema)
+    return {"anyOf": [schema, _BLANK, {"type": "null"}]}
+
+
+def _given_type(spec: Field) -> Any:
+    return Annotated[Any, WithJsonSchema(_accepted(spec))]
+
+
+def _stored_type(spec: Field) -> Any:
+    return Annotated[Any, WithJsonSchema(_nullable(_json_schema(spec)))]
 
 
 def _title(collection: Collection) -> str:
     return collection.name.removesuffix("s").capitalize()
 
 
-def _fields(collection: Collection, *, all_nullable: bool) -> dict[str, Any]:
-    """``create_model`` definitions of the collection's fields, each defaulting to None."""
-    return {
-        spec.name: (_field_type(spec, nullable=all_nullable or not spec.required), None)
-        for spec in collection.fields
-    }
+def _fields(collection: Collection, *, stored: bool) -> dict[str, Any]:
+    """``create_model`` definitions of the collection's fields, each defaulting to None:
+    as a create or patch gives them, or as they are stored (any of them may be null)."""
+    field_type = _stored_type if stored else _given_type
+    return {spec.name: (field_type(spec), None) for spec in collection.fields}
 
 
 def record_schemas(collection: Collection) -> RecordSchemas:
     """Build the Create/Patch/Out/Page models of ``collection`` (e.g. ``ClientCreate``)."""
     title = _title(collection)
     required: list[JsonValue] = [spec.name for spec in collection.fields if spec.required]
-    given: dict[str, Any] = _fields(collection, all_nullable=False)
+    given: dict[str, Any] = _fields(collection, stored=False)
     create = create_model(
         f"{title}Create",
         __config__=ConfigDict(
@@ -92,7 +117,7 @@ def record_schemas(collection: Collection) -> RecordSchemas:
         __doc__="The fields to change; null clears an optional field, absent ones stay.",
         **given,
     )
-    stored: dict[str, Any] = _fields(collection, all_nullable=True)
+    stored: dict[str, Any] = _fields(collection, stored=True)
     out = create_model(
         f"{title}Out",
         __doc__=f"A {title.lower()} as stored now, with who changed it last and its change number.",

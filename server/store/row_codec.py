@@ -34,6 +34,8 @@ def from_db(kind: FieldKind, value: Any) -> Any:
         return None
     if kind is FieldKind.DATETIME:
         assert isinstance(value, datetime)
+        if value.tzinfo is None:  # asyncpg's datetime.min / max, its ±infinity: the first and last instants
+            value = value.replace(tzinfo=UTC)
         return value.astimezone(UTC).isoformat()
     if kind is FieldKind.UUID:
         return str(value)

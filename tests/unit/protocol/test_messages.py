@@ -6,6 +6,7 @@ import json
 import uuid
 from typing import Any
 
+import jsonschema_rs
 import pydantic
 import pytest
 
@@ -215,3 +216,21 @@ def test_an_enrolment_with_a_nul_or_a_lone_surrogate_is_invalid() -> None:
         with pytest.raises(pydantic.ValidationError, match="NUL or an unpaired surrogate"):
             EnrollRequest(code="ABCD", device_name=bad)
     assert EnrollRequest(code="ABCD", device_name="Front desk", app_version="1.0").app_version == "1.0"
+
+
+def test_the_enrolment_documents_that_a_device_name_must_not_be_blank() -> None:
+    """The server refuses a blank name 422; the OpenAPI document says so (found by the schema fuzz)."""
+    documented = jsonschema_rs.validator_for(EnrollRequest.model_json_schema()["properties"]["device_name"])
+
+    names = ("Front desk", " x ", "\ufeff", "", "  ", "\n\t", "\x1c", "\u3000")
+
+    assert [documented.is_valid(name) for name in names] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+        False,
+        False,
+    ]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import sys
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -12,7 +14,7 @@ from hypothesis import strategies as st
 
 from protocol import APPOINTMENTS, CLIENTS, COLLECTIONS, Collection, ErrorCode, FieldError, validate_fields
 from protocol.collections import MAX_TAG_LENGTH, MAX_TAGS
-from protocol.validate import normalise_datetime, printable
+from protocol.validate import BLANK_PATTERN, NOT_BLANK_PATTERN, WHITE_SPACE, normalise_datetime, printable
 from tests.unit.protocol.strategies import FAST
 
 UUID = "12345678-1234-5678-1234-567812345678"
@@ -326,3 +328,34 @@ def test_printable_cuts_and_replaces_what_json_and_postgresql_cannot_hold() -> N
     assert printable("ok\x00\udfffend", 100) == "ok\ufffd\ufffdend"
     assert printable("x" * 300_000, 100) == "x" * 100
     printable("\udfff" * 3, 2).encode("utf-8")  # encodable: no UnicodeEncodeError
+
+
+def test_the_white_space_of_the_patterns_is_what_strip_removes() -> None:
+    """JSON Schema's, Python's and Rust's ``\\s`` differ (``\\x1c`` is white space to Python
+    only, ``\\ufeff`` to JSON Schema only): the documented patterns name the set themselves.
+    Found by the schema fuzz: an enrolment named ``"\\x1c"`` was documented valid."""
+    class_ = re.compile(WHITE_SPACE)
+    every = [chr(code) for code in range(sys.maxunicode + 1)]
+
+    assert [ch for ch in every if class_.fullmatch(ch)] == [ch for ch in every if ch.isspace()]
+    assert [bool(re.search(NOT_BLANK_PATTERN, text)) for text in ("\x1c\u3000 ", " x ", "\ufeff")] == [
+        False,
+        True,
+        True,
+    ]
+    assert [bool(re.search(BLANK_PATTERN, text)) for text in ("", "\x1c\u3000 \n", " x ")] == [
+        True,
+        True,
+        False,
+    ]
+
+
+@pytest.mark.parametrize("text", ["0001-01-01T00:30:00+01:00", "9999-12-31T23:30:00-01:00"])
+def test_a_datetime_past_the_calendar_in_utc_is_refused_in_words_that_say_so(text: str) -> None:
+    """It is ISO 8601 with an offset; what is wrong is its year once moved to UTC (seen in the
+    schema fuzz: the answer said it was not ISO 8601)."""
+    _, errors = validate_fields(APPOINTMENTS, {"starts_at": text})
+
+    assert [(e.code, e.message) for e in errors] == [
+        (ErrorCode.INVALID_DATETIME, f"starts_at {text!r} falls outside the years 1 to 9999 in UTC")
+    ]

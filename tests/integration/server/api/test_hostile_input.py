@@ -3,6 +3,8 @@ contract cannot read, never a 500 (found by schemathesis and by hand, issue 12).
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 import pytest
 
@@ -91,3 +93,45 @@ async def test_a_body_the_contract_cannot_read_is_422(
 
     _assert_contract_error(answer)
     assert answer.json()["error"]["code"] == "invalid_body"
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        (records_path("clients"), {"GET", "POST"}),
+        (f"{records_path('clients')}/{uuid.UUID(int=1)}", {"GET", "PATCH", "DELETE"}),
+        (PUSH_PATH, {"POST"}),
+    ],
+    ids=["collection", "row", "push"],
+)
+async def test_a_method_a_resource_lacks_is_405_allowing_every_method_it_has(
+    http: httpx.AsyncClient, north_device: Device, path: str, allowed: set[str]
+) -> None:
+    """Each method of a path is a route of its own: the 405 must name them all (RFC 9110 §15.5.6),
+    not only those of the first route that matched the path (found by the schema fuzz)."""
+    answer = await http.request("OPTIONS", path, headers=north_device.headers)
+
+    _assert_contract_error(answer, 405)
+    assert set(answer.headers["Allow"].split(", ")) == allowed
+
+
+@pytest.mark.parametrize(
+    "starts_at",
+    ["0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59.999999+00:00"],
+    ids=["first-instant", "last-instant"],
+)
+async def test_the_first_and_last_storable_instants_read_back_as_written(
+    http: httpx.AsyncClient, north_device: Device, starts_at: str
+) -> None:
+    """asyncpg reads these two instants as naive datetimes (its stand-ins for ±infinity): a
+    create with one answered 500 after its commit, and the fan-out could not read past the
+    row (found by the schema fuzz: POST /api/v1/appointments, starts_at 0001-01-01T00:00:00-00:00)."""
+    body = {"client_id": str(uuid.UUID(int=7)), "starts_at": starts_at}
+
+    created = await http.post(records_path("appointments"), json=body, headers=north_device.headers)
+    pulled = await http.get(PULL_PATH, params={"since": 0}, headers=north_device.headers)
+
+    assert created.status_code == 201, created.text
+    assert created.json()["starts_at"] == starts_at
+    assert pulled.status_code == 200, pulled.text
+    assert [change["fields"]["starts_at"] for change in pulled.json()["changes"]] == [starts_at]
