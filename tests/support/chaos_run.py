@@ -54,6 +54,8 @@ class Figures:
     """From the last heal until every cache equalled the server; None if that never came."""
     max_offset_ms: int
     """The largest clock correction any branch applied (the truth is 0: one machine)."""
+    conflicts: int
+    """Lost values recorded, all branches and runs: how much the writes really raced."""
     verdict: Verdict
 
 
@@ -135,20 +137,28 @@ class World:
         self.database_url = database_url
         self.server = server
         self.branches = branches
+        self.ledger = Ledger()
+        """Every write of every run in this world: each run is judged on the whole history."""
+        self._steps = 0
 
     def run(self, steps: Sequence[Step], *, gap_s: float = 0.05, converge_timeout: float = 60) -> Figures:
-        """Carry ``steps`` out, a write every ``gap_s`` seconds, then heal and judge."""
-        ledger = Ledger()
+        """Carry ``steps`` out, a write every ``gap_s`` seconds, then heal and judge the world.
+
+        ``steps`` must heal every fault it makes (``chaos.schedule`` does). Runs may follow
+        one another in one world; the figures count this run, the verdict all of them.
+        """
+        before = len(self.ledger.writes)
         faults: Counter[FaultKind] = Counter()
         skipped = 0
-        for seq, step in enumerate(steps, 1):
+        for step in steps:
             match step:
                 case Write():
-                    made = self._write(seq, step)
+                    self._steps += 1
+                    made = self._write(self._steps, step)
                     if made is None:
                         skipped += 1
                     else:
-                        ledger.record(made)
+                        self.ledger.record(made)
                     time.sleep(gap_s)  # sleep-ok: the gap that makes real-time order unambiguous
                 case Fault():
                     self._inflict(step)
@@ -163,7 +173,10 @@ class World:
         except AssertionError:
             pass  # the verdict says what differs
         offsets = [abs(branch.cache.state().clock_offset_ms) for branch in self.branches]
-        return Figures(len(ledger.writes), skipped, faults, convergence, max(offsets), self._judge(ledger))
+        writes = len(self.ledger.writes) - before
+        conflicts = sum(len(branch.cache.conflicts(include_dismissed=True)) for branch in self.branches)
+        verdict = self._judge(self.ledger)
+        return Figures(writes, skipped, faults, convergence, max(offsets), conflicts, verdict)
 
     # ---- writes ------------------------------------------------------------------------
 
