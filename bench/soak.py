@@ -97,6 +97,7 @@ def _report(rounds: list[Figures], elapsed: float) -> int:
     print(f"faults: {faults.total()} ({by_kind})")
     print(f"writes checked: {verdict.writes_checked}; lost conflicts recorded: {last.conflicts}")
     print(f"writes lost: {len(verdict.lost)} (must be 0)")
+    print(f"won by an earlier write within both clocks' measured uncertainty: {verdict.close_calls}")
     print(
         f"out of order: {len(verdict.out_of_order)}; caches unlike the server: {len(verdict.mismatches)}; "
         f"pending, rejected or applied twice: {len(verdict.accounting)} (all must be 0)"

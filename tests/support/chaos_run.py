@@ -27,6 +27,7 @@ from typing import IO, Any, cast
 
 from desktop.cache import Cache, NotFound
 from desktop.demo.link_proxy import Direction, LinkProxy
+from protocol.hlc import system_wall_ms
 from protocol.merge import DELETED
 from tests.support.chaos import FIELDS, Fault, FaultKind, Heal, Ledger, Made, Step, Verdict, Write, check
 from tests.support.desktop_engine import Installation, enrolled_installation, wait_until
@@ -189,6 +190,7 @@ class World:
         values = Ledger.values_for(seq, step)
         fields = {name: value for name, value in values.items() if name != DELETED}
         before = None
+        uncertainty, at_ms = cache.state().clock_uncertainty_ms, system_wall_ms()
         try:
             if row_id is None or step.kind == "create":
                 row_id = cache.create("clients", fields)
@@ -204,7 +206,7 @@ class World:
         assert after is not None
         stamps = {register: after.clocks[register] for register in values}
         bases = {register: before.clocks.get(register) if before else None for register in values}
-        return Made(seq, step.branch, row_id, values, stamps, bases)
+        return Made(seq, step.branch, row_id, values, stamps, bases, at_ms, uncertainty)
 
     # ---- faults ------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ catch a lost write, a wrong winner, a cache that differs, and bad accounting."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -59,7 +60,7 @@ def _stamp(ms: int, node: str = "north") -> str:
 
 
 class _Run:
-    """A ledger built write by write, with the stamps a correct engine would give."""
+    """A ledger built write by write, a second apart, with the stamps a correct engine would give."""
 
     def __init__(self) -> None:
         self.ledger = Ledger()
@@ -70,9 +71,8 @@ class _Run:
         stamp = _stamp(self.seq, f"b{branch}")
         values = values or {"notes": f"notes {self.seq}"}
         values.setdefault(DELETED, False)
-        made = Made(
-            self.seq, branch, row_id, values, dict.fromkeys(values, stamp), dict.fromkeys(values, base)
-        )
+        stamps, bases = dict.fromkeys(values, stamp), dict.fromkeys(values, base)
+        made = Made(self.seq, branch, row_id, values, stamps, bases, at_ms=1000 * self.seq, uncertainty_ms=5)
         self.ledger.record(made)
         return made
 
@@ -106,6 +106,23 @@ def test_an_earlier_write_winning_is_out_of_order_and_the_later_one_lost() -> No
     assert not verdict.ok
     assert verdict.out_of_order == ["r notes: final 'notes 1', last written 'notes 2'"]
     assert verdict.lost == [later]
+
+
+def test_an_earlier_write_may_win_only_within_both_clocks_uncertainty() -> None:
+    run = _Run()
+    run.write(0, "r", notes="notes 1")
+    run.write(1, "r", base=None, notes="notes 2")
+    close = [replace(m, at_ms=1000 + 30 * m.seq, uncertainty_ms=20) for m in run.ledger.writes]
+    run.ledger = Ledger(close)
+    server = {"r": {"notes": "notes 1", DELETED: False}}
+    conflict = [set(), {("r", "notes", close[1].stamps["notes"])}]  # the later one lost a race
+    verdict = _verdict(run, server, conflict)
+    assert verdict.ok and verdict.close_calls == 1, verdict.problems()
+    apart = [replace(m, uncertainty_ms=10) for m in close]  # 30 ms apart, 20 ms of uncertainty
+    run.ledger = Ledger(apart)
+    assert _verdict(run, server, conflict).out_of_order == [
+        "r notes: final 'notes 1', last written 'notes 2'"
+    ]
 
 
 def test_a_concurrent_overwrite_is_a_loss_unless_the_writer_recorded_the_conflict() -> None:
