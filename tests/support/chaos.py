@@ -90,6 +90,8 @@ class Fault:
 
 @dataclass(frozen=True, slots=True)
 class Heal:
+    """The end of ``fault``: the link restored, the process started again, PostgreSQL back."""
+
     fault: Fault
 
 
@@ -288,11 +290,10 @@ def check(
         if _visible(cache.get(row_id)) != _visible(server.get(row_id))
     ]
     recorded = [set(branch) for branch in conflicts]
-    lost = [
-        made
-        for made in ledger.writes
-        if not _accounted(made, by_row[made.row_id], server, recorded[made.branch])
-    ]
+    accounted: set[tuple[int, str]] = set()
+    for row_id, row_writes in by_row.items():
+        accounted |= _accounted(row_writes, server.get(row_id, {}), recorded)
+    lost = [made for made in ledger.writes if any((made.seq, r) not in accounted for r in made.values)]
     accounting = [f"unknown row on the server: {row_id}" for row_id in sorted(set(server) - set(expected))]
     if applied != len(ledger.writes):
         accounting.append(f"the server applied {applied} mutations for {len(ledger.writes)} writes")
@@ -322,25 +323,29 @@ def _visible(registers: Registers | None) -> Registers | None:
 
 
 def _accounted(
-    made: Made,
-    row_writes: Sequence[Made],
-    server: Mapping[str, Registers],
-    recorded: set[tuple[str, str, str]],
-) -> bool:
-    final = server.get(made.row_id, {})
-    return all(
-        final.get(register) == value
-        or (made.row_id, register, made.stamps[register]) in recorded
-        or _overwritten_knowingly(made, register, row_writes)
-        for register, value in made.values.items()
-    )
+    row_writes: Sequence[Made], final: Registers, recorded: Sequence[set[tuple[str, str, str]]]
+) -> set[tuple[int, str]]:
+    """The (seq, register) of each write to one row whose value is accounted for.
 
-
-def _overwritten_knowingly(made: Made, register: str, row_writes: Sequence[Made]) -> bool:
-    """Whether a later write to the register was based on this write's value or a newer one."""
-    stamp = parse(made.stamps[register])
-    return any(
-        (base := later.bases.get(register)) is not None and parse(base) >= stamp
-        for later in row_writes
-        if later.seq > made.seq and register in later.values
-    )
+    It is, when the value is final; or recorded as a conflict, with its stamp, on the branch
+    that wrote it; or a later write to the register was based on it (or on a newer value);
+    or a later write of the same value (the deletion flag of one edit after another) carried
+    it on and is itself accounted for: that one then holds the loss, if there is one.
+    Worked from the last write back, so "later" is always decided first.
+    """
+    done: set[tuple[int, str]] = set()
+    for n in range(len(row_writes) - 1, -1, -1):
+        made, later = row_writes[n], row_writes[n + 1 :]
+        for register, value in made.values.items():
+            stamp = parse(made.stamps[register])
+            followers = [w for w in later if register in w.values]
+            if (
+                final.get(register) == value
+                or (made.row_id, register, made.stamps[register]) in recorded[made.branch]
+                or any(
+                    (base := w.bases.get(register)) is not None and parse(base) >= stamp for w in followers
+                )
+                or any(w.values[register] == value and (w.seq, register) in done for w in followers)
+            ):
+                done.add((made.seq, register))
+    return done

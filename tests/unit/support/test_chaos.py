@@ -153,6 +153,22 @@ def test_a_delete_then_an_unseen_edit_needs_the_delete_recorded_as_lost() -> Non
     assert _verdict(run, server, [{("r", DELETED, gone.stamps[DELETED])}, set()]).ok
 
 
+def test_an_edit_carried_on_by_an_unseen_edit_is_lost_with_it_only_where_that_one_is() -> None:
+    run = _Run()
+    created = run.write(0, "r", name="name 1")
+    mine = run.write(1, "r", base=created.stamps["name"], name="name 2")  # its deletion flag: False
+    theirs = run.write(2, "r", base=created.stamps[DELETED], notes="notes 3")  # False again, unseen
+    run.write(0, "r", base=created.stamps[DELETED], **{DELETED: True})  # saw neither
+    server = {"r": {"name": "name 2", "notes": "notes 3", DELETED: True}}
+    # branch 2 held the flag when the delete came, so the conflict is recorded there, not on branch 1
+    recorded: list[set[Recorded]] = [set(), set(), {("r", DELETED, theirs.stamps[DELETED])}]
+    assert _verdict(run, server, recorded, pending=[0, 0, 0], rejected=[0, 0, 0]).ok
+    assert _verdict(run, server, [set(), set(), set()], pending=[0, 0, 0], rejected=[0, 0, 0]).lost == [
+        mine,
+        theirs,
+    ]
+
+
 def test_a_cache_that_differs_from_the_server_is_a_mismatch_but_a_deleted_row_may_be_absent() -> None:
     run = _Run()
     run.write(0, "a", name="name 1")
