@@ -81,6 +81,8 @@ def soak(args: argparse.Namespace, folder: Path) -> int:
             rounds.append(figures)
             print(_round_line(len(rounds), seed, figures), flush=True)
             if not figures.verdict.ok or figures.convergence_s is None:
+                for made in figures.verdict.lost[:5]:
+                    print("\n".join(world.explain(made)))
                 break
     return _report(rounds, time.monotonic() - started)
 

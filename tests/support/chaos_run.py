@@ -240,6 +240,21 @@ class World:
         assert fault.branch is not None
         return self.branches[fault.branch]
 
+    def explain(self, made: Made) -> list[str]:
+        """What a lost write's row went through: every write to it, its final state, the conflicts."""
+        lines = [f"row {made.row_id} on the server: {self._server_registers().get(made.row_id)}"]
+        for other in self.ledger.writes:
+            if other.row_id == made.row_id:
+                lines.append(
+                    f"  write {other.seq} by branch {other.branch} at {other.at_ms}: {dict(other.values)}"
+                    f" stamps {dict(other.stamps)} bases {dict(other.bases)}"
+                )
+        for branch in self.branches:
+            for c in branch.cache.conflicts(include_dismissed=True):
+                if c.row_id == made.row_id:
+                    lines.append(f"  conflict on branch {branch.index}: {c}")
+        return lines
+
     # ---- the end -----------------------------------------------------------------------
 
     def _converged(self) -> bool:
