@@ -15,8 +15,9 @@ write may win over writes made within both branches' uncertainty of it (a "close
 counted, never hidden). Every written value is unique, so a final
 value names the write it came from. A write that is not final must have been
 overwritten knowingly (a later write whose base stamp is at least its own) or be
-recorded as a conflict, with its stamp, on the branch that made it; anything else is
-a write lost.
+recorded as a conflict, with its stamp, on the branch that made it, or (the deletion
+flag, the one register whose values repeat) be carried on by a later write of the same
+value that is itself accounted for; anything else is a write lost.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from protocol.merge import DELETED
 
 __all__ = [
     "FIELDS",
-    "REGISTERS",
     "Fault",
     "FaultKind",
     "Heal",
@@ -48,7 +48,6 @@ __all__ = [
 
 FIELDS = ("name", "notes")
 """The client fields the driver writes: free text, so every value passes validation."""
-REGISTERS = (*FIELDS, DELETED)
 
 Registers = Mapping[str, Any]
 """One row as the checks compare it: register -> value (``DELETED`` -> bool)."""
