@@ -77,7 +77,11 @@ def soak(args: argparse.Namespace, folder: Path) -> int:
         while not rounds or time.monotonic() - started < args.duration:
             seed = args.seed + len(rounds)
             steps = schedule(seed, args.branches, args.operations, fault_rate=args.fault_rate)
-            figures = world.run(steps, gap_s=args.gap, converge_timeout=CONVERGE_TIMEOUT_S)
+            try:
+                figures = world.run(steps, gap_s=args.gap, converge_timeout=CONVERGE_TIMEOUT_S)
+            except AssertionError as exc:  # a process that died on its own: no state worth judging
+                print(f"round {len(rounds) + 1} (seed {seed}): FAILED: {exc}")
+                return 1
             rounds.append(figures)
             print(_round_line(len(rounds), seed, figures), flush=True)
             if not figures.verdict.ok or figures.convergence_s is None:

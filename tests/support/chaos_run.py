@@ -13,6 +13,7 @@ the server, then judges the final state with ``chaos.check``.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -24,6 +25,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
+
+import asyncpg
 
 from desktop.cache import Cache, NotFound
 from desktop.demo.link_proxy import Direction, LinkProxy
@@ -77,7 +80,18 @@ class _Server:
         assert self.current is not None
         wait_healthy(self.current, self._log, START_TIMEOUT_S)
 
+    def check_running(self) -> None:
+        """AssertionError, with the log's last line, if the server exited without being killed."""
+        assert self.current is not None
+        code = self.current.process.poll()
+        if code is not None:
+            self._log.flush()
+            self._log.seek(0)
+            last = self._log.read().strip().rsplit("\n", 1)[-1]
+            raise AssertionError(f"the server exited on its own with {code}: {last}")
+
     def kill(self) -> None:
+        self.check_running()
         assert self.current is not None
         self.current.process.kill()
         self.current.process.wait()
@@ -172,7 +186,7 @@ class World:
             wait_until(self._converged, converge_timeout, "every cache equal to the server, nothing pending")
             convergence = time.monotonic() - healed
         except AssertionError:
-            pass  # the verdict says what differs
+            self._check_processes()  # a process that died says so; else the verdict says what differs
         offsets = [abs(branch.cache.state().clock_offset_ms) for branch in self.branches]
         writes = len(self.ledger.writes) - before
         conflicts = sum(len(branch.cache.conflicts(include_dismissed=True)) for branch in self.branches)
@@ -253,14 +267,34 @@ class World:
             for c in branch.cache.conflicts(include_dismissed=True):
                 if c.row_id == made.row_id:
                     lines.append(f"  conflict on branch {branch.index}: {c}")
+        for stamp in set(made.stamps.values()):
+            lines += [
+                f"  the server's answer naming {stamp}: {answer}" for answer in self._answers_naming(stamp)
+            ]
         return lines
+
+    def _answers_naming(self, stamp: str) -> list[str]:
+        async def fetch() -> list[str]:
+            conn = await asyncpg.connect(self.database_url)
+            try:
+                query = "SELECT result::text AS r FROM applied_mutations WHERE result::text LIKE $1"
+                return [row["r"] for row in await conn.fetch(query, f"%{stamp}%")]
+            finally:
+                await conn.close()
+
+        return asyncio.run(fetch())
 
     # ---- the end -----------------------------------------------------------------------
 
-    def _converged(self) -> bool:
+    def _check_processes(self) -> None:
+        """AssertionError if the server or an engine exited without being killed."""
+        self.server.check_running()
         for branch in self.branches:
             code = branch.exited()
             assert code is None, f"branch {branch.index}'s engine exited on its own with {code}"
+
+    def _converged(self) -> bool:
+        self._check_processes()
         if any(branch.cache.counts().pending for branch in self.branches):
             return False
         server = self._server_registers()
