@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 from sqlalchemy import select
@@ -30,6 +31,7 @@ from server.realtime.listener import Fanout
 from server.settings import Settings
 from server.store import embedded_pg, migrate
 from server.store.engine import API_APP_NAME, BACKGROUND_APP_NAME, MONITOR_APP_NAME, create_engine
+from server.store.startup import database_where, wait_for_database
 from server.store.tables import server_meta
 
 __all__ = ["create_app"]
@@ -72,6 +74,16 @@ def _engines(settings: Settings, url: str, direct_url: str) -> tuple[AsyncEngine
     return requests, background, monitor
 
 
+async def _prepare_database(engine: AsyncEngine, background: AsyncEngine) -> str:
+    """Migrate, then read the epoch: the lifespan's first work on the database."""
+    await migrate.upgrade(background)
+    async with engine.connect() as conn:
+        epoch: str = (
+            await conn.execute(select(server_meta.c.value).where(server_meta.c.key == "epoch"))
+        ).scalar_one()
+    return epoch
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the server for ``settings`` (default: from the environment)."""
     settings = settings or Settings()
@@ -84,11 +96,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         direct_url = settings.listen_database_url or url
         engine, background, monitor = _engines(settings, url, direct_url)
         try:
-            await migrate.upgrade(background)
-            async with engine.connect() as conn:
-                epoch = (
-                    await conn.execute(select(server_meta.c.value).where(server_meta.c.key == "epoch"))
-                ).scalar_one()
+            # a database that drops while we start (a restart, a failover) is waited for here
+            # too, not only by ``serve``'s check before: it may go in between
+            wait = partial(wait_for_database, limit_s=settings.db_start_wait_s, where=database_where(url))
+            epoch = await wait(partial(_prepare_database, engine, background))
             clock = new_server_clock()
             metrics = Metrics()
             fanout = Fanout(
@@ -102,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             flusher = StatusFlusher(statuses, monitor, interval_s=settings.status_flush_interval_s)
             await flusher.start()
             try:
-                await fanout.start()
+                await wait(fanout.start)
                 try:
                     ops = OpsTasks(
                         settings,

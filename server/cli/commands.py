@@ -23,7 +23,6 @@ from types import FrameType
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.cli import ops_commands
@@ -155,7 +154,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     # wait for a database still starting, then fail here in one line, not in the lifespan
     asyncio.run(
         startup.wait_for_database(
-            lambda: _with_engine(url, migrate.upgrade), limit_s=settings.db_start_wait_s, where=_where(url)
+            lambda: _with_engine(url, migrate.upgrade),
+            limit_s=settings.db_start_wait_s,
+            where=startup.database_where(url),
         )
     )
     where = "DATABASE_URL" if settings.database_url else f"embedded PostgreSQL in {settings.data_dir}"
@@ -172,13 +173,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         **uvicorn_options(settings),
     )
     return 0
-
-
-def _where(url: str) -> str:
-    """The database of ``url`` for a log line: host, port and name, no credentials."""
-    parsed = make_url(url)
-    host = parsed.host or parsed.query.get("host") or "localhost"
-    return f"{host}:{parsed.port or 5432}/{parsed.database or ''}"
 
 
 def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:

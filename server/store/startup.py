@@ -15,16 +15,25 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TypeVar
 
+from sqlalchemy.engine import make_url
+
 from server.errors import DatabaseUnavailable
 from server.store.db_failures import classify
 
-__all__ = ["is_transient", "retry_delays", "wait_for_database"]
+__all__ = ["database_where", "is_transient", "retry_delays", "wait_for_database"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 _STILL_WAITING_EVERY_S = 15.0
+
+
+def database_where(url: str) -> str:
+    """The database of ``url`` for a log line: host, port and name, no credentials."""
+    parsed = make_url(url)
+    host = parsed.host or parsed.query.get("host") or "localhost"
+    return f"{host}:{parsed.port or 5432}/{parsed.database or ''}"
 
 
 def is_transient(exc: BaseException) -> bool:

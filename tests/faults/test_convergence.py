@@ -3,16 +3,21 @@ poison is set aside."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import httpx
 import pytest
 
 from desktop.demo.link_proxy import LinkProxy
 from desktop.sync.actions import Outcome
 from desktop.sync.status import EngineState
-from protocol.hlc import parse, system_wall_ms
+from protocol.hlc import Timestamp, parse, system_wall_ms
 from tests.support.desktop_engine import Installation, enrolled_installation, wait_until
+from tests.support.devices import enrolled_device
+from tests.support.live_server import LiveServer
 from tests.support.server_rows import server_count, server_rows
+from tests.support.sync_client import mutation
 
 DAY_MS = 86_400_000
 
@@ -129,3 +134,28 @@ def test_a_poison_mutation_is_set_aside_while_the_rest_flow(north: Installation,
     assert (rejected.row_id, rejected.code) == (poison, "invalid_email")
     assert north.status is not None and north.status.rejected == 1 and north.status.pending == 0
     assert server_count(database_url, "rejections") == 1
+
+
+def test_a_device_stamping_ahead_does_not_move_another_branchs_clock(
+    north: Installation, sync_server: LiveServer, database_url: str
+) -> None:
+    """A PC ten seconds fast pushes an edit stamped with its time (the server accepts up to
+    ``max_clock_skew_s``); the server's HLC absorbs it, so the ``server_hlc`` of its next
+    answers is ten seconds ahead. Found by the chaos soak: North took that for the server's
+    wall clock and "corrected" its own by +10 s with an uncertainty of a few ms; answers now
+    carry the server's own clock (``server_wall_ms``), which North measures against."""
+    ahead = asyncio.run(enrolled_device(sync_server.url, database_url, "Fast PC"))
+    stamp = str(Timestamp(system_wall_ms() + 10_000, 0, ahead.id))  # within the allowed skew
+    pushed = httpx.post(
+        f"{sync_server.url}/api/v1/sync/push",
+        json={"mutations": [mutation(stamp, {"name": "Stamped by a PC ten seconds fast"})]},
+        headers=ahead.headers,
+        timeout=30,
+    )
+    assert pushed.status_code == 200, pushed.text
+
+    north.start()
+    north.wait_synced(20)
+    state = north.cache.state()
+    # one machine, one clock: the truth (0) must stay inside the offset's own interval
+    assert abs(state.clock_offset_ms) <= state.clock_uncertainty_ms + 5, state

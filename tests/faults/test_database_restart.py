@@ -8,6 +8,7 @@ import asyncio
 import json
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,9 +17,10 @@ from typing import IO
 import httpx
 import pytest
 
+from server.settings import Settings
 from tests.support.desktop_engine import wait_until
 from tests.support.devices import Device, enrolled_device
-from tests.support.live_server import free_port
+from tests.support.live_server import free_port, live_server
 from tests.support.private_postgres import PrivateCluster, private_cluster
 from tests.support.server_process import CLI, cli_env, stop_process
 from tests.support.sync_client import mutation, stamper
@@ -137,3 +139,18 @@ def test_serve_gives_up_after_its_wait_with_one_line(stopped_cluster: tuple[Priv
     assert code == 1
     assert "cannot reach PostgreSQL at 127.0.0.1:" in text and "after waiting" in text
     assert "Traceback" not in text
+
+
+def test_the_apps_own_start_waits_for_its_database(stopped_cluster: tuple[PrivateCluster, str]) -> None:
+    """The lifespan's own reads (migrations, the epoch, the fan-out's head) ride out a database
+    that drops while the server starts, as ``serve``'s check before it does (found by the chaos
+    soak: a server restarted while PostgreSQL restarted exited with "Application startup failed")."""
+    cluster, database_url = stopped_cluster
+    comes_back = threading.Timer(2.0, cluster.start)  # the outage's length, not a synchronisation
+    comes_back.start()
+    try:
+        settings = Settings(database_url=database_url, db_start_wait_s=60)
+        with live_server(settings, startup_timeout=90) as server:
+            assert httpx.get(f"{server.url}/readyz", timeout=10).status_code == 200
+    finally:
+        comes_back.join()

@@ -22,7 +22,16 @@ import httpx
 from tests.support.live_server import free_port
 from tests.support.releases import CURRENT, Release
 
-__all__ = ["CLI", "ServerProcess", "cli_env", "run_cli", "server_processes", "stop_process"]
+__all__ = [
+    "CLI",
+    "ServerProcess",
+    "cli_env",
+    "run_cli",
+    "server_processes",
+    "start_server",
+    "stop_process",
+    "wait_healthy",
+]
 
 CLI = [sys.executable, "-m", "server"]
 
@@ -79,21 +88,36 @@ def server_processes(
         for _ in range(count):
             # the log goes to a file, not a pipe: a chatty server never blocks on it
             log: IO[str] = stack.enter_context(tempfile.TemporaryFile("w+"))
-            port = free_port()
-            process = subprocess.Popen(
-                [sys.executable, *python_options, *CLI[1:], "serve", "--port", str(port)],
-                env=release.env(cli_env(database_url, **settings)),
-                cwd=release.cwd,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                text=True,
+            server = start_server(
+                database_url, free_port(), log, python_options=python_options, release=release, **settings
             )
-            stack.callback(stop_process, process)
-            server = ServerProcess(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", process)
+            stack.callback(stop_process, server.process)
             started.append((server, log))
         for server, log in started:
-            _wait_healthy(server, log, timeout=60)
+            wait_healthy(server, log, timeout=60)
         yield [server for server, _ in started]
+
+
+def start_server(
+    database_url: str,
+    port: int,
+    log: IO[str],
+    *,
+    python_options: Sequence[str] = (),
+    release: Release = CURRENT,
+    **settings: str,
+) -> ServerProcess:
+    """Start one ``serve`` (of ``release``) on ``port`` (the port of one killed before, say),
+    logging to ``log``; it is not healthy yet (``wait_healthy``)."""
+    process = subprocess.Popen(
+        [sys.executable, *python_options, *CLI[1:], "serve", "--port", str(port)],
+        env=release.env(cli_env(database_url, **settings)),
+        cwd=release.cwd,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    return ServerProcess(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", process)
 
 
 def stop_process(process: subprocess.Popen[str] | subprocess.Popen[bytes], timeout: float = 30) -> None:
@@ -106,7 +130,8 @@ def stop_process(process: subprocess.Popen[str] | subprocess.Popen[bytes], timeo
         process.wait()
 
 
-def _wait_healthy(server: ServerProcess, log: IO[str], timeout: float) -> None:
+def wait_healthy(server: ServerProcess, log: IO[str], timeout: float) -> None:
+    """Until ``/healthz`` answers 200; RuntimeError if the process exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:

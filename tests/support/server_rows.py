@@ -18,9 +18,12 @@ async def _fetch(database_url: str, query: str) -> list[asyncpg.Record]:
         await conn.close()
 
 
-def server_rows(database_url: str, collection: str = "clients") -> dict[str, dict[str, Any]]:
-    """Row id -> the server's live row (deleted rows left out); ``collection`` is trusted."""
-    rows = asyncio.run(_fetch(database_url, f"SELECT * FROM {collection} WHERE NOT deleted"))
+def server_rows(
+    database_url: str, collection: str = "clients", *, include_deleted: bool = False
+) -> dict[str, dict[str, Any]]:
+    """Row id -> the server's live row (deleted rows left out unless asked); ``collection`` is trusted."""
+    where = "" if include_deleted else " WHERE NOT deleted"
+    rows = asyncio.run(_fetch(database_url, f"SELECT * FROM {collection}{where}"))
     return {str(row["id"]): dict(row) for row in rows}
 
 
