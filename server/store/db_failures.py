@@ -12,7 +12,7 @@ import errno
 import socket
 
 import asyncpg
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 __all__ = ["DatabaseFailure", "classify", "exception_chain"]
@@ -33,6 +33,9 @@ _OVERLOADED_SQLSTATES = frozenset({"53300", "53000"})
 """too_many_connections, insufficient_resources."""
 _UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "08000", "08001", "08003", "08006"})
 """admin/crash shutdown, cannot connect now (starting up), connection failures."""
+_INVALIDATED_TRANSACTION = "8s2b"
+"""SQLAlchemy's code for "Can't reconnect until invalid transaction is rolled back": the
+connection under an open transaction was found lost (a database restarting mid-migration)."""
 _NETWORK_ERRNOS = frozenset(
     {errno.ECONNREFUSED, errno.ECONNRESET, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ETIMEDOUT}
 )
@@ -71,6 +74,8 @@ def _is_connection_loss(exc: BaseException) -> bool:
     """A connection to PostgreSQL refused, reset or lost (not any ``OSError``: a full disk
     under a route is a bug to see, not a database to wait for)."""
     if isinstance(exc, asyncpg.ConnectionDoesNotExistError | asyncpg.CannotConnectNowError):
+        return True
+    if isinstance(exc, PendingRollbackError) and exc.code == _INVALIDATED_TRANSACTION:
         return True
     if isinstance(exc, ConnectionError | socket.gaierror | TimeoutError):
         return True

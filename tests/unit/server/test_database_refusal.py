@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 import pytest
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, PendingRollbackError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from protocol.errors import ErrorCode
@@ -26,6 +26,11 @@ def _wrapped(orig: BaseException) -> DBAPIError:
         (ConnectionRefusedError(111, "Connect call failed"), ErrorCode.UNAVAILABLE),
         (OSError(113, "Connect call failed: no route to host"), ErrorCode.UNAVAILABLE),
         (_wrapped(asyncpg.ConnectionDoesNotExistError("connection was closed")), ErrorCode.UNAVAILABLE),
+        # the chaos soak: a database restarting under serve's migration (issue 12)
+        (
+            PendingRollbackError("Can't reconnect until invalid transaction is rolled back", code="8s2b"),
+            ErrorCode.UNAVAILABLE,
+        ),
     ],
 )
 def test_a_busy_or_unreachable_database_is_503_with_retry_after(exc: BaseException, code: ErrorCode) -> None:
@@ -54,6 +59,7 @@ def test_a_cause_further_down_the_chain_counts() -> None:
         ValueError("a bug"),
         OSError(28, "No space left on device"),
         FileNotFoundError(2, "No such file or directory"),
+        PendingRollbackError("This Session's transaction has been rolled back", code="7s2a"),
     ],
 )
 def test_anything_else_is_not_a_refusal(exc: BaseException) -> None:
