@@ -110,7 +110,16 @@ def quick_check(path: Path) -> Verdict:
         conn.close()
     if answers == ["ok"]:
         return Verdict(FileState.SOUND)
-    return Verdict(FileState.DAMAGED, "quick_check found damage: " + "; ".join(answers)[:500])
+    return Verdict(FileState.DAMAGED, _first_problem(answers))
+
+
+def _first_problem(answers: list[str]) -> str:
+    """``quick_check``'s answer as a reason in one line (the user reads it in one sentence):
+    its first problem, without the ``*** in database main ***`` heading."""
+    lines = [line.strip() for answer in answers for line in answer.splitlines()]
+    problems = [line for line in lines if line and not line.startswith("***")]
+    first = problems[0] if problems else "no detail"
+    return f"SQLite's check found damage: {first[:200]}"
 
 
 def check_file(path: Path, quick_check_limit: int = QUICK_CHECK_LIMIT) -> Verdict:

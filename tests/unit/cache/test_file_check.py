@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,7 @@ def test_every_kind_of_damage_is_found_before_the_file_is_opened(tmp_path: Path,
 
     assert verdict.state is (FileState.EMPTY if damage == "empty" else FileState.DAMAGED)
     assert verdict.reason
+    assert "\n" not in verdict.reason and "***" not in verdict.reason  # it goes into one sentence
 
 
 def test_quick_check_is_skipped_for_big_files_and_files_in_use(tmp_path: Path) -> None:
@@ -81,3 +83,19 @@ def test_quick_check_is_skipped_for_big_files_and_files_in_use(tmp_path: Path) -
     assert check_file(path, quick_check_limit=PAGE).state is FileState.SOUND  # too big to read whole
     path.with_name(path.name + "-wal").write_bytes(b"")
     assert check_file(path).state is FileState.SOUND  # another process has it open
+
+
+def test_damage_only_quick_check_sees_is_told_as_its_first_problem_in_one_line(tmp_path: Path) -> None:
+    """Cell pointers overwritten in a table page in the middle: the file opens, but
+    ``quick_check`` lists the bad cells under a ``***`` heading, one per line."""
+    path = _filled(tmp_path / "data")
+    data = bytearray(path.read_bytes())
+    page_start = (len(data) // 2) // PAGE * PAGE
+    data[page_start + 8 : page_start + 16] = random.Random(5).randbytes(8)
+    path.write_bytes(bytes(data))
+
+    verdict = check_file(path)
+
+    assert verdict.state is FileState.DAMAGED
+    assert verdict.reason.startswith("SQLite's check found damage: On tree page ")
+    assert "\n" not in verdict.reason and "***" not in verdict.reason
