@@ -183,3 +183,48 @@ def test_a_lost_push_answer_does_not_make_a_later_edit_a_conflict(branches: Bran
     record = north.get("clients", row_id)
     assert record is not None and record.fields["phone"] == SOUTHS
     assert (_losses(north), _losses(south), north.pending_count()) == ([], [], 0)
+
+
+NOTES_N, NOTES_S = "call before noon", "prefers email"
+
+EDIT_DELETE_ORDERINGS: dict[str, list[Step]] = {
+    "north pushes both, then pulls": [_sync(SOUTH), _sync(NORTH)],
+    "south first, north pushes both": [_sync(SOUTH), _push(NORTH), _pull(NORTH)],
+    "north pulls before it pushes": [_sync(SOUTH), _pull(NORTH), _push(NORTH), _pull(NORTH)],
+    "north's answer lost, then pulls": [
+        lambda b: b.relay.push(b.north, answer=False),
+        _sync(SOUTH),
+        _pull(NORTH),
+        _sync(NORTH),
+    ],
+}
+
+
+@pytest.mark.parametrize("acknowledged", [True, False], ids=["notes acknowledged", "notes queued"])
+@pytest.mark.parametrize("ordering", EDIT_DELETE_ORDERINGS)
+def test_an_edit_then_a_delete_undone_by_an_unseen_edit_are_both_lost_on_their_branch(
+    branches: Branches, ordering: str, acknowledged: bool
+) -> None:
+    """The chaos soak's open finding, in two branches: North sets the notes, then deletes the
+    client; South, which saw neither, sets the notes later and brings it back. North must
+    hold both losses (its notes and its delete), whatever order things arrive in."""
+    north, south, relay = branches.north, branches.south, branches.relay
+    row_id = branches.shared_client()
+    branches.north_wall.ms = START_MS + 10_000
+    north.update("clients", row_id, {"notes": NOTES_N})
+    if acknowledged:
+        relay.push(north)
+    branches.north_wall.ms = START_MS + 15_000
+    north.delete("clients", row_id)
+    branches.south_wall.ms = START_MS + 20_000
+    south.update("clients", row_id, {"notes": NOTES_S})
+
+    for step in EDIT_DELETE_ORDERINGS[ordering]:
+        step(branches)
+    branches.settle()
+
+    for cache in (north, south):
+        record = cache.get("clients", row_id)
+        assert record is not None and not record.deleted and record.fields["notes"] == NOTES_S
+    assert sorted(_losses(north)) == [("_deleted", True, False, SOUTH), ("notes", NOTES_N, NOTES_S, SOUTH)]
+    assert _losses(south) == []
