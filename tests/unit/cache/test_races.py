@@ -228,3 +228,37 @@ def test_an_edit_then_a_delete_undone_by_an_unseen_edit_are_both_lost_on_their_b
         assert record is not None and not record.deleted and record.fields["notes"] == NOTES_S
     assert sorted(_losses(north)) == [("_deleted", True, False, SOUTH), ("notes", NOTES_N, NOTES_S, SOUTH)]
     assert _losses(south) == []
+
+
+def test_an_edit_made_on_a_pulled_edit_replaces_it_knowingly_while_the_unseen_delete_is_lost(
+    branches: Branches,
+) -> None:
+    """What the chaos soak's "notes overwritten without a conflict" was: South's cache had
+    pulled North's notes (not yet its delete) between the driver's look at the row and its
+    write, so the write's base is North's notes and no conflict is owed for them; only the
+    delete was lost unseen. The write's own mutation names the base it carried."""
+    north, south, relay = branches.north, branches.south, branches.relay
+    row_id = branches.shared_client()
+    branches.north_wall.ms = START_MS + 10_000
+    north.update("clients", row_id, {"notes": NOTES_N})
+    relay.sync(north)
+    edited = north.get("clients", row_id)
+    assert edited is not None
+    relay.pull(south)  # South now holds North's notes, not the delete to come
+    branches.north_wall.ms = START_MS + 15_000
+    north.delete("clients", row_id)
+    relay.sync(north)
+    branches.south_wall.ms = START_MS + 20_000
+    with south.batch() as writer:
+        entry = writer.update("clients", row_id, {"notes": NOTES_S})
+    assert entry is not None
+    assert entry.base == {"notes": edited.clocks["notes"], "_deleted": edited.clocks["_deleted"]}
+
+    relay.sync(south)
+    relay.sync(north)
+    branches.settle()
+
+    record = north.get("clients", row_id)
+    assert record is not None and not record.deleted and record.fields["notes"] == NOTES_S
+    assert _losses(north) == [("_deleted", True, False, SOUTH)]
+    assert _losses(south) == []
