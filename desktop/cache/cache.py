@@ -83,13 +83,14 @@ class Writer:
         """Create a row; returns its new id. Raises ``ValidationFailed``, ``UnknownCollection``."""
         return writes.create(self._conn, self._wall_ms, collection, fields)
 
-    def update(self, collection: str, row_id: str, fields: Mapping[str, Any]) -> None:
-        """Set some fields (``None`` clears one). Raises ``ValidationFailed``, ``NotFound``."""
-        writes.update(self._conn, self._wall_ms, collection, row_id, fields)
+    def update(self, collection: str, row_id: str, fields: Mapping[str, Any]) -> OutboxEntry | None:
+        """Set some fields (``None`` clears one); the queued mutation (None: ``fields`` empty).
+        Raises ``ValidationFailed``, ``NotFound``."""
+        return writes.update(self._conn, self._wall_ms, collection, row_id, fields)
 
-    def delete(self, collection: str, row_id: str) -> None:
-        """Delete a row. Raises ``NotFound``."""
-        writes.delete(self._conn, self._wall_ms, collection, row_id)
+    def delete(self, collection: str, row_id: str) -> OutboxEntry:
+        """Delete a row; the queued mutation. Raises ``NotFound``."""
+        return writes.delete(self._conn, self._wall_ms, collection, row_id)
 
 
 class Cache:

@@ -173,8 +173,9 @@ def _write(rng: random.Random, branches: int) -> Write:
 class Made:
     """A write as made: its place in real time, its row, what it set, its stamps and bases.
 
-    ``bases`` holds, per register written, the stamp the branch's cache held just before
-    (None when the register was empty): what the writer had seen.
+    ``bases`` holds, per register written, the base its mutation carried: the stamp the
+    branch's cache held in the write's own transaction (None when the register was empty),
+    what the writer had seen.
     """
 
     seq: int

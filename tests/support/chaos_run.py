@@ -203,23 +203,32 @@ class World:
             step = Write(step.branch, "create", step.pick, FIELDS[:1])
         values = Ledger.values_for(seq, step)
         fields = {name: value for name, value in values.items() if name != DELETED}
-        before = None
+        entry = None
         uncertainty, at_ms = cache.state().clock_uncertainty_ms, system_wall_ms()
         try:
             if row_id is None or step.kind == "create":
                 row_id = cache.create("clients", fields)
-            elif (before := cache.get("clients", row_id)) is None:
+            elif cache.get("clients", row_id) is None:
                 return None
-            elif step.kind == "delete":
-                cache.delete("clients", row_id)
             else:
-                cache.update("clients", row_id, fields)
+                # Stamp and base from the mutation itself, made in the write's own transaction:
+                # the engine may apply a pulled change between a look at the row and the write,
+                # and the write is then based on that change, not on what the look saw.
+                with cache.batch() as writer:
+                    if step.kind == "delete":
+                        entry = writer.delete("clients", row_id)
+                    else:
+                        entry = writer.update("clients", row_id, fields)
         except NotFound:
             return None  # another branch's delete arrived between the look and the write
-        after = cache.get("clients", row_id, include_deleted=True)
-        assert after is not None
-        stamps = {register: after.clocks[register] for register in values}
-        bases = {register: before.clocks.get(register) if before else None for register in values}
+        if entry is None:  # a new row: its clocks are its stamp, it had no base
+            after = cache.get("clients", row_id, include_deleted=True)
+            assert after is not None
+            stamps = {register: after.clocks[register] for register in values}
+            bases: dict[str, str | None] = dict.fromkeys(values)
+        else:
+            stamps = dict.fromkeys(values, entry.hlc)
+            bases = {register: (entry.base or {}).get(register) for register in values}
         return Made(seq, step.branch, row_id, values, stamps, bases, at_ms, uncertainty)
 
     # ---- faults ------------------------------------------------------------------------

@@ -183,3 +183,82 @@ def test_a_lost_push_answer_does_not_make_a_later_edit_a_conflict(branches: Bran
     record = north.get("clients", row_id)
     assert record is not None and record.fields["phone"] == SOUTHS
     assert (_losses(north), _losses(south), north.pending_count()) == ([], [], 0)
+
+
+NOTES_N, NOTES_S = "call before noon", "prefers email"
+
+EDIT_DELETE_ORDERINGS: dict[str, list[Step]] = {
+    "north pushes both, then pulls": [_sync(SOUTH), _sync(NORTH)],
+    "south first, north pushes both": [_sync(SOUTH), _push(NORTH), _pull(NORTH)],
+    "north pulls before it pushes": [_sync(SOUTH), _pull(NORTH), _push(NORTH), _pull(NORTH)],
+    "north's answer lost, then pulls": [
+        lambda b: b.relay.push(b.north, answer=False),
+        _sync(SOUTH),
+        _pull(NORTH),
+        _sync(NORTH),
+    ],
+}
+
+
+@pytest.mark.parametrize("acknowledged", [True, False], ids=["notes acknowledged", "notes queued"])
+@pytest.mark.parametrize("ordering", EDIT_DELETE_ORDERINGS)
+def test_an_edit_then_a_delete_undone_by_an_unseen_edit_are_both_lost_on_their_branch(
+    branches: Branches, ordering: str, acknowledged: bool
+) -> None:
+    """The chaos soak's open finding, in two branches: North sets the notes, then deletes the
+    client; South, which saw neither, sets the notes later and brings it back. North must
+    hold both losses (its notes and its delete), whatever order things arrive in."""
+    north, south, relay = branches.north, branches.south, branches.relay
+    row_id = branches.shared_client()
+    branches.north_wall.ms = START_MS + 10_000
+    north.update("clients", row_id, {"notes": NOTES_N})
+    if acknowledged:
+        relay.push(north)
+    branches.north_wall.ms = START_MS + 15_000
+    north.delete("clients", row_id)
+    branches.south_wall.ms = START_MS + 20_000
+    south.update("clients", row_id, {"notes": NOTES_S})
+
+    for step in EDIT_DELETE_ORDERINGS[ordering]:
+        step(branches)
+    branches.settle()
+
+    for cache in (north, south):
+        record = cache.get("clients", row_id)
+        assert record is not None and not record.deleted and record.fields["notes"] == NOTES_S
+    assert sorted(_losses(north)) == [("_deleted", True, False, SOUTH), ("notes", NOTES_N, NOTES_S, SOUTH)]
+    assert _losses(south) == []
+
+
+def test_an_edit_made_on_a_pulled_edit_replaces_it_knowingly_while_the_unseen_delete_is_lost(
+    branches: Branches,
+) -> None:
+    """What the chaos soak's "notes overwritten without a conflict" was: South's cache had
+    pulled North's notes (not yet its delete) between the driver's look at the row and its
+    write, so the write's base is North's notes and no conflict is owed for them; only the
+    delete was lost unseen. The write's own mutation names the base it carried."""
+    north, south, relay = branches.north, branches.south, branches.relay
+    row_id = branches.shared_client()
+    branches.north_wall.ms = START_MS + 10_000
+    north.update("clients", row_id, {"notes": NOTES_N})
+    relay.sync(north)
+    edited = north.get("clients", row_id)
+    assert edited is not None
+    relay.pull(south)  # South now holds North's notes, not the delete to come
+    branches.north_wall.ms = START_MS + 15_000
+    north.delete("clients", row_id)
+    relay.sync(north)
+    branches.south_wall.ms = START_MS + 20_000
+    with south.batch() as writer:
+        entry = writer.update("clients", row_id, {"notes": NOTES_S})
+    assert entry is not None
+    assert entry.base == {"notes": edited.clocks["notes"], "_deleted": edited.clocks["_deleted"]}
+
+    relay.sync(south)
+    relay.sync(north)
+    branches.settle()
+
+    record = north.get("clients", row_id)
+    assert record is not None and not record.deleted and record.fields["notes"] == NOTES_S
+    assert _losses(north) == [("_deleted", True, False, SOUTH)]
+    assert _losses(south) == []
