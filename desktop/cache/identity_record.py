@@ -7,6 +7,8 @@ record existed get one the first time this version opens their cache.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import Connection
@@ -16,18 +18,28 @@ from desktop.cache.errors import storage_errors
 from desktop.cache.state import Key, read_values
 from desktop.config.identity import Identity, IdentityUnreadable, identity_path, load_identity, save_identity
 
-__all__ = ["current_identity", "keep_identity"]
+__all__ = ["current_identity", "identity_from_state", "keep_identity"]
+
+
+def identity_from_state(state: Mapping[Key, str | None] | Mapping[str, str]) -> Identity | None:
+    """The identity ``sync_state``'s facts name (read from a sound cache, or salvaged from a
+    damaged one), or None when they do not name a whole one."""
+    device_id, server_url, branch_id = (state.get(k) for k in (Key.DEVICE_ID, Key.SERVER_URL, Key.BRANCH_ID))
+    if not (device_id and server_url and branch_id):
+        return None
+    return Identity(device_id, server_url, branch_id, state.get(Key.BRANCH_NAME) or branch_id)
 
 
 def current_identity(conn: Connection) -> Identity | None:
-    """The identity the cache's ``sync_state`` names, or None while it is not enrolled."""
-    raw = read_values(conn, [Key.DEVICE_ID, Key.SERVER_URL, Key.BRANCH_ID, Key.BRANCH_NAME])
-    device_id, server_url, branch_id = raw.get(Key.DEVICE_ID), raw.get(Key.SERVER_URL), raw.get(Key.BRANCH_ID)
-    if not (device_id and server_url and branch_id):
+    """The identity the cache's ``sync_state`` names (with its branch's zone), or None while
+    it is not enrolled."""
+    identity = identity_from_state(
+        read_values(conn, [Key.DEVICE_ID, Key.SERVER_URL, Key.BRANCH_ID, Key.BRANCH_NAME])
+    )
+    if identity is None:
         return None
-    own = directory.read(conn).branch(branch_id)
-    name = raw.get(Key.BRANCH_NAME) or branch_id
-    return Identity(device_id, server_url, branch_id, name, own.timezone if own else None)
+    own = directory.read(conn).branch(identity.branch_id)
+    return replace(identity, branch_timezone=own.timezone if own else None)
 
 
 def keep_identity(data_dir: Path, identity: Identity) -> None:

@@ -40,6 +40,7 @@ from desktop.cache import directory, rows
 from desktop.cache.db import Database, damage_mark
 from desktop.cache.errors import StorageError, StorageProblem, storage_errors
 from desktop.cache.file_check import QUICK_CHECK_LIMIT, FileState, Verdict, check_file
+from desktop.cache.identity_record import identity_from_state
 from desktop.cache.migrations import upgrade
 from desktop.cache.outbox import OutboxEntry
 from desktop.cache.salvage import Salvaged, salvage
@@ -51,7 +52,7 @@ from desktop.config.paths import database_path
 from protocol.merge import Row, merge, mutation_row
 from protocol.messages import BranchInfo
 
-__all__ = ["Recovery", "identity_from_state", "notice_for", "recover"]
+__all__ = ["Recovery", "notice_for", "recover"]
 
 log = logging.getLogger(__name__)
 
@@ -95,14 +96,6 @@ def notice_for(reason: str, kept_as: Path | None, requeued: int, unreadable: int
         kept += f" ({unreadable} could not be read)"
     aside = f"; the damaged file is kept as {kept_as}" if kept_as is not None else ""
     return f"Branchsync found its local data damaged ({reason}) and {rebuilt}; {kept}{aside}."
-
-
-def identity_from_state(state: dict[str, str]) -> Identity | None:
-    """The identity the salvaged ``sync_state`` facts name, or None when they do not name a whole one."""
-    device_id, server_url, branch_id = (state.get(k) for k in (Key.DEVICE_ID, Key.SERVER_URL, Key.BRANCH_ID))
-    if not (device_id and server_url and branch_id):
-        return None
-    return Identity(device_id, server_url, branch_id, state.get(Key.BRANCH_NAME) or branch_id)
 
 
 def _load_identity(data_dir: Path) -> Identity | None:
