@@ -122,7 +122,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
             return
         log.info("closed a connection from %s: no whole request in %ss", self._peer(), self.read_timeout_s)
         message = f"the request did not arrive within {self.read_timeout_s:g} s"
-        body = json.dumps(error_body(ErrorCode.REQUEST_TIMEOUT, message)).encode()
+        body = json.dumps(error_body(ErrorCode.REQUEST_TIMEOUT, message), separators=(",", ":")).encode()
         self.transport.write(
             b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
             + f"content-length: {len(body)}\r\nconnection: close\r\n\r\n".encode()
