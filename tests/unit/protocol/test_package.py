@@ -20,6 +20,13 @@ MODULES = [
 ALLOWED_IMPORTS = {"__future__", "collections", "dataclasses", "datetime", "difflib", "enum", "functools",
                    "json", "pydantic", "re", "time", "typing", "uuid", "zlib", "zoneinfo",
                    "protocol"}  # fmt: skip
+TRANSFER_MODULES = ["copies", "infer", "mapping", "sources", "transforms"]
+TRANSFER_IMPORTS = ALLOWED_IMPORTS | {
+    "charset_normalizer", "codecs", "csv", "io", "itertools", "math", "openpyxl", "pathlib", "phonenumbers",
+    "textwrap", "tomllib", "warnings", "yaml",
+}  # fmt: skip
+"""``protocol.transfer`` reads the old system's files for the server's import and the desktop's:
+file-format libraries, still neither end."""
 
 
 def test_public_surface_is_pinned() -> None:
@@ -43,16 +50,34 @@ def test_every_exported_name_exists(name: str) -> None:
         assert hasattr(module, attribute), f"protocol.{name} exports missing {attribute}"
 
 
-@pytest.mark.parametrize("name", MODULES)
-def test_protocol_imports_neither_end_nor_their_libraries(name: str) -> None:
-    source = Path(protocol.__file__).with_name(f"{name}.py").read_text(encoding="utf-8")
+def _import_roots(path: Path) -> set[str]:
     roots = set()
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             roots |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module:
             roots.add(node.module.split(".")[0])
-    assert roots <= ALLOWED_IMPORTS
+    return roots
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_protocol_imports_neither_end_nor_their_libraries(name: str) -> None:
+    assert _import_roots(Path(protocol.__file__).with_name(f"{name}.py")) <= ALLOWED_IMPORTS
+
+
+def test_every_module_of_protocol_is_checked() -> None:
+    package = Path(protocol.__file__).parent
+    assert sorted(p.stem for p in package.glob("*.py") if p.stem != "__init__") == MODULES
+    assert (
+        sorted(p.stem for p in (package / "transfer").glob("*.py") if p.stem != "__init__")
+        == TRANSFER_MODULES
+    )
+
+
+@pytest.mark.parametrize("name", TRANSFER_MODULES)
+def test_transfer_imports_file_formats_but_neither_end(name: str) -> None:
+    roots = _import_roots(Path(protocol.__file__).parent / "transfer" / f"{name}.py")
+    assert roots <= TRANSFER_IMPORTS, roots - TRANSFER_IMPORTS
 
 
 def test_error_codes_are_the_wire_contract() -> None:
