@@ -1,4 +1,5 @@
-"""Tables of the operations side: admin users and sessions, backup history, presence.
+"""Tables of the operations side: admin users and sessions, backup history, presence, and
+the old ids of imported records.
 
 Kept apart from ``server.store.tables`` (the sync schema) but on the same ``metadata``, so
 Alembic sees one schema. Created by migration 0002.
@@ -14,15 +15,16 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     LargeBinary,
+    PrimaryKeyConstraint,
     Table,
     Text,
     func,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from server.store.tables import metadata
 
-__all__ = ["UNSAVED_TABLES", "admin_sessions", "admin_users", "backup_runs", "device_presence"]
+__all__ = ["UNSAVED_TABLES", "admin_sessions", "admin_users", "backup_runs", "device_presence", "legacy_ids"]
 
 admin_users = Table(
     "admin_users",
@@ -71,6 +73,23 @@ device_presence = Table(
 )
 """Which server process holds an open socket of which device, refreshed by heartbeat,
 so the dashboard of one process knows about devices connected to another."""
+
+legacy_ids = Table(
+    "legacy_ids",
+    metadata,
+    Column("system", Text, nullable=False),
+    Column("collection", Text, nullable=False),
+    Column("legacy_id", Text, nullable=False),
+    Column("record_id", UUID(as_uuid=True), nullable=False),
+    Column("fields", JSONB, nullable=False),
+    Column("first_imported_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("imported_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("system", "collection", "legacy_id", name="legacy_ids_pkey"),
+    Index("ix_legacy_ids_record_id", "record_id"),
+)
+"""Each imported record's old id (per old ``system``) and, per field, the value an import
+last wrote with its source and source time: a re-run writes only what changed at the
+source since, and a copy older than the one imported before does not win. Created by 0008."""
 
 UNSAVED_TABLES = ("admin_sessions", "device_presence")
 """Tables whose rows a backup leaves out: short-lived, and wrong after a restore."""

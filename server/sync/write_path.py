@@ -27,7 +27,7 @@ import enum
 import json
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -138,6 +138,7 @@ async def apply_mutations(
     *,
     stamp_with_server_clock: bool = False,
     rows: RowRule = RowRule.ANY,
+    then: Callable[[AsyncConnection, list[MutationResult]], Awaitable[None]] | None = None,
 ) -> list[MutationResult]:
     """Apply ``mutations`` in one transaction and answer each of them, in order.
 
@@ -149,6 +150,8 @@ async def apply_mutations(
             of its own ``hlc`` (the REST resources; integrations have no clock).
         rows: what the touched rows must be (``RowRule``); REST create and patch
             check it here, inside the write transaction, not in a read before it.
+        then: more work in the same transaction, given the answers (the importer keeps
+            its old ids with the records); run again if the batch is planned again.
 
     Returns:
         One ``MutationResult`` per mutation: ``applied`` (``seq``, ``lost``),
@@ -166,6 +169,8 @@ async def apply_mutations(
                     stamp_with_server_clock=stamp_with_server_clock,
                     rows=rows,
                 )
+                if then is not None:
+                    await then(conn, results)
             writer.counter.observe_results(results)  # counted once committed
             return results
         except WriteConflict:
