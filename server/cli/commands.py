@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.cli import ops_commands
+from server.cli import import_command, ops_commands
 from server.cli.failures import describe_failure
 from server.errors import AdminError
 from server.ops import admin
@@ -95,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = device.add_parser("revoke", parents=[common], help="revoke a device and close its sockets")
     revoke.add_argument("device_id", metavar="DEVICE_ID")
     ops_commands.add_parsers(commands, common)  # backup, restore, admin create-user
+    import_command.add_parsers(commands, common)  # import, legacy-ids
     return parser
 
 
@@ -265,6 +266,19 @@ def _admin(settings: Settings, action: Callable[[AsyncConnection], Awaitable[T]]
     return asyncio.run(run(_database_url(settings)))
 
 
+def _with_current_engine(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``work`` with an engine on a database whose schema is current (the import)."""
+
+    async def run(url: str) -> T:
+        async def checked(engine: Any) -> T:
+            await _require_current_schema(engine)
+            return await work(engine)
+
+        return await _with_engine(url, checked)
+
+    return asyncio.run(run(_database_url(settings)))
+
+
 async def _with_engine(url: str, work: Callable[[Any], Awaitable[T]]) -> T:
     engine = create_engine(url, pool_size=1)
     try:
@@ -319,3 +333,4 @@ def _emit(args: argparse.Namespace, data: object, text: str) -> None:
 
 
 _COMMANDS.update(ops_commands.commands(_database_url, _admin, _emit))  # backup, restore, admin
+_COMMANDS.update(import_command.commands(_with_current_engine, _emit))  # import, legacy-ids

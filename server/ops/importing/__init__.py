@@ -1,0 +1,1 @@
+"""``branchsync-server import``: moving a company's records in from its old system."""
