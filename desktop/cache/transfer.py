@@ -1,9 +1,15 @@
-"""CSV import and CSV/JSON export of one collection, for IT scripts and staff.
+"""CSV and JSON import and export of one collection, for IT scripts and staff.
 
 Import reads the whole file before writing anything, so a file that cannot be read
 (encoding, header) changes nothing. Then every row is one local write (validated,
 queued in the outbox), in transactions of a few hundred rows; a refused row is
-reported with its line number and the others still go in.
+reported with its line (or item) number and the others still go in. A row with an
+``id`` edits that row, one without creates a row.
+
+JSON is the shape ``export --format json`` writes (a list of objects, or an object holding
+the list under the collection's name), read with the server import's parsing and mapping
+code (``protocol.transfer``): a branch can re-import its own export. ``null`` clears a
+field of an edited row, like an empty CSV cell.
 
 CSV cells are text: an empty cell is an empty field, and ``tags`` is written
 ``a;b`` (or a JSON list, when a tag holds a ``;``). A cell a spreadsheet would run as a
@@ -18,13 +24,19 @@ import io
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
+from zoneinfo import ZoneInfo
 
 from desktop.cache.cache import Cache
 from desktop.cache.errors import BadFile, NotFound, StorageError, ValidationFailed
 from desktop.cache.rows import Record, collection_named
-from protocol.collections import Collection, FieldKind
+from protocol.collections import COLLECTIONS, Collection, FieldKind
+from protocol.timezones import zone_or_none
+from protocol.transfer.mapping import Mapping, Refusal, identity_rule, map_record
+from protocol.transfer.sources import SourceError, SourceTable, read_json_text
+from protocol.transfer.transforms import is_empty
 
 __all__ = [
     "ImportReport",
@@ -35,20 +47,26 @@ __all__ = [
     "export_json",
     "format_tags",
     "import_csv",
+    "import_file",
+    "import_json",
     "parse_csv",
+    "parse_json",
     "parse_tags",
     "restore_formula",
 ]
 
 _BATCH = 500
+_UTC = ZoneInfo("UTC")
 
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """Why one line of an import was refused."""
+    """Why one line (CSV) or item (JSON, numbered from 1) of an import was refused."""
 
     line: int
     message: str
+    where: str | None = None
+    """How to find it when not by line: ``clients[3]`` (JSON)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +76,8 @@ class ParsedRow:
     line: int
     row_id: str | None
     fields: dict[str, Any]
+    where: str | None = None
+    """As ``Problem.where``, for a refusal when the row is written."""
 
 
 @dataclass(slots=True)
@@ -175,9 +195,88 @@ def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise BadFile(f"{path} is not UTF-8 text (save it as CSV UTF-8)") from exc
+        raise BadFile(f"{path} is not UTF-8 text (save it as UTF-8; in Excel: CSV UTF-8)") from exc
     except OSError as exc:
         raise BadFile(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def parse_json(
+    collection: Collection, text: str, *, name: str = "the file", zone: ZoneInfo = _UTC
+) -> tuple[list[ParsedRow], list[Problem]]:
+    """Pure: the rows of a JSON export, and the items that cannot be rows.
+
+    Naive times (no offset) are taken in ``zone`` (the branch's).
+
+    Raises:
+        BadFile: not JSON, no list of rows, or a key that is not a field of the collection.
+    """
+    try:
+        source = read_json_text(text, name=name, file_time=datetime.now(UTC))
+    except SourceError as exc:
+        raise BadFile(str(exc)) from exc
+    table = _rows_table(collection, source.tables, name)
+    problems: list[Problem] = [
+        Problem(0, f"skipped: {item}", item.partition(" ")[0])
+        for item in source.ignored
+        if "not a record)" in item
+    ]  # an item of the list that is not an object: said, not silently dropped
+    known = {"id", *collection.field_names}
+    unknown = sorted({key for record in table.records for key in record.values if key not in known})
+    if unknown:
+        names = ", ".join(map(repr, unknown))
+        raise BadFile(f"unknown key(s) {names} for {collection.name} (known: {', '.join(sorted(known))})")
+    mapping = Mapping(records=(identity_rule(collection, table.name),))
+    parsed: list[ParsedRow] = []
+    for number, record in enumerate(table.records, start=1):
+        mapped = map_record(mapping, mapping.records[0], table, record, lambda _branch: zone)
+        where = record.where.removeprefix(f"{table.source}: ")  # the CLI names the file itself
+        if isinstance(mapped, Refusal):
+            problems.append(Problem(number, mapped.reason, where))
+            continue
+        row_id = record.values.get("id")
+        fields = dict(mapped.fields)
+        if not is_empty(row_id):  # an edit: null and "" clear a field, as an empty CSV cell does
+            fields.update(
+                {key: None for key, value in record.values.items() if key != "id" and is_empty(value)}
+            )
+        parsed.append(ParsedRow(number, None if is_empty(row_id) else str(row_id).strip(), fields, where))
+    return parsed, problems
+
+
+def _rows_table(collection: Collection, tables: Sequence[SourceTable], name: str) -> SourceTable:
+    """The list of rows in the file: the one named after the collection, else the only one
+    (a top-level list) unless another record type's name says it holds those."""
+    for table in tables:
+        if table.name == collection.name:
+            return table
+    if len(tables) == 1 and tables[0].name not in COLLECTIONS:
+        return tables[0]
+    raise BadFile(
+        f"{name} holds no list of {collection.name}: expected a JSON list of objects "
+        f"(as `export --format json` writes) or an object with a {collection.name!r} list"
+    )
+
+
+def import_file(cache: Cache, collection_name: str, path: Path) -> ImportReport:
+    """``import_json`` for a ``.json`` file, else ``import_csv``."""
+    if path.suffix.casefold() == ".json":
+        return import_json(cache, collection_name, path)
+    return import_csv(cache, collection_name, path)
+
+
+def import_json(cache: Cache, collection_name: str, path: Path) -> ImportReport:
+    """Create or edit rows from a JSON file; see the module docstring.
+
+    Raises:
+        UnknownCollection, BadFile: nothing was saved.
+        StorageError: the disk failed; the message says how many rows were saved before.
+    """
+    collection = collection_named(collection_name)
+    directory, state = cache.directory(), cache.state()
+    branch = directory.branch(state.branch_id)
+    zone = (zone_or_none(branch.timezone) if branch is not None else None) or _UTC
+    parsed, problems = parse_json(collection, _read(path), name=path.name, zone=zone)
+    return _import_rows(cache, collection, parsed, problems)
 
 
 def import_csv(cache: Cache, collection_name: str, path: Path) -> ImportReport:
@@ -189,6 +288,12 @@ def import_csv(cache: Cache, collection_name: str, path: Path) -> ImportReport:
     """
     collection = collection_named(collection_name)
     parsed, problems = parse_csv(collection, _read(path))
+    return _import_rows(cache, collection, parsed, problems)
+
+
+def _import_rows(
+    cache: Cache, collection: Collection, parsed: list[ParsedRow], problems: list[Problem]
+) -> ImportReport:
     report = ImportReport(problems=problems)
     for start in range(0, len(parsed), _BATCH):
         try:
@@ -215,7 +320,7 @@ def _import_batch(cache: Cache, collection: Collection, batch: list[ParsedRow], 
                     writer.update(collection.name, row.row_id, row.fields)
                     updated += 1
             except (ValidationFailed, NotFound) as exc:
-                refused.append(Problem(row.line, str(exc)))
+                refused.append(Problem(row.line, str(exc), row.where))
     report.created += created
     report.updated += updated
     report.problems.extend(refused)

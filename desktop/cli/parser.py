@@ -124,9 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quit-after", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
     status_command = command("status", status, "show this installation's sync state")
     status_command.add_argument("--json", action="store_true")
-    imported = command("import", import_rows, "create or edit rows from a CSV file")
+    imported = command("import", import_rows, "create or edit rows from a CSV or JSON file")
     imported.add_argument("collection", metavar="COLLECTION", help=collection_help)
-    imported.add_argument("file", metavar="FILE.csv")
+    imported.add_argument(
+        "file", metavar="FILE", help="a .csv file, or a .json file as `export --format json` writes"
+    )
     exported = command("export", export_rows, "write the current rows to stdout")
     exported.add_argument("collection", metavar="COLLECTION", help=collection_help)
     exported.add_argument("--format", choices=["csv", "json"], default="csv")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from desktop.cache import Cache
 from desktop.cache.rows import collection_named
-from desktop.cache.transfer import export_csv, export_json, import_csv
+from desktop.cache.transfer import export_csv, export_json, import_file
 from desktop.cli.exit_codes import EXIT_REFUSED
 from desktop.cli.output import say_error
 from protocol.collections import COLLECTIONS
@@ -27,11 +27,12 @@ def _collection(name: str) -> str:
 
 
 def import_rows(args: argparse.Namespace) -> int:
-    """``branchsync import COLLECTION FILE.csv``: create or edit rows; exit 1 if any failed."""
+    """``branchsync import COLLECTION FILE.csv|FILE.json``: create or edit rows; exit 1 if any failed."""
     with Cache(args.data_dir) as cache:
-        report = import_csv(cache, _collection(args.collection), Path(args.file))
+        report = import_file(cache, _collection(args.collection), Path(args.file))
     for problem in report.problems:
-        say_error(f"{args.file}:{problem.line}: {problem.message}")
+        where = problem.where or problem.line
+        say_error(f"{args.file}:{where}: {problem.message}")
     total = report.created + report.updated + report.failed
     print(
         f"{args.collection}: {report.created} created, {report.updated} updated, "

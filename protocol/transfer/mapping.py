@@ -431,7 +431,7 @@ def map_record(
 
 
 def _label(rule: FieldRule) -> str:
-    if not rule.sources:
+    if rule.sources in ((), (rule.target,)):
         return rule.target
     return f"{rule.target} (from {', '.join(rule.sources)})"
 
