@@ -397,20 +397,23 @@ def map_record(
     def refuse(reason: str, legacy_id: str | None = None) -> Refusal:
         return Refusal(rule.collection.name, record.where, reason, legacy_id, table.source)
 
-    if problem := record.values.get(PROBLEM_KEY):
-        return refuse(str(problem))
     legacy_id = ""
     if rule.legacy_id is not None:
         raw_id = record.values.get(rule.legacy_id)
         if transforms.is_empty(raw_id):
-            return refuse(f"has no old id in the field {rule.legacy_id!r}")
+            return refuse(
+                str(record.values.get(PROBLEM_KEY) or f"has no old id in the field {rule.legacy_id!r}")
+            )
         try:
             legacy_id = transforms.to_text(raw_id)
         except transforms.TransformError as exc:
             return refuse(f"{rule.legacy_id}: {exc}")
+    if problem := record.values.get(PROBLEM_KEY):  # the row's cells may sit in the wrong columns
+        return refuse(str(problem), legacy_id or None)
     zone = _record_zone(mapping, rule, record, zone_for)
     fields: dict[str, Any] = {}
     warnings: list[tuple[str, str]] = []
+    errors: list[str] = []  # every bad field at once: one round of fixes, not one per field
     for field_rule in rule.fields:
         try:
             value = _field_value(mapping, field_rule, record.values, zone)
@@ -418,13 +421,16 @@ def map_record(
             value = kept.text
             warnings.append((field_rule.target, f"{_label(field_rule)}: {kept.reason}; imported as written"))
         except transforms.TransformError as exc:
-            return refuse(f"{_label(field_rule)}: {exc}", legacy_id)
+            errors.append(f"{_label(field_rule)}: {exc}")
+            continue
         if not transforms.is_empty(value):
             fields[field_rule.target] = value
     try:
         updated_at = _updated_at(rule, record.values, zone) or table.file_time
     except transforms.TransformError as exc:
-        return refuse(f"{rule.updated_at} (the time of this copy): {exc}", legacy_id)
+        errors.append(f"{rule.updated_at} (the time of this copy): {exc}")
+    if errors:
+        return refuse("; ".join(errors), legacy_id)
     return MappedRecord(
         rule.collection.name, legacy_id, table.source, record.where, updated_at, fields, tuple(warnings)
     )
@@ -465,15 +471,13 @@ class _KeptAsWritten(Exception):
 
 def _field_value(mapping: Mapping, rule: FieldRule, values: dict[str, Any], zone: ZoneInfo) -> Any:
     raw = _raw(rule, values)
+    if not transforms.is_empty(raw) and rule.values is not None:
+        raw = transforms.map_value(raw, rule.values)  # a value mapped to nothing takes the default
     if transforms.is_empty(raw):
         default = mapping.branch if rule.default is None and rule.link == "branches" else rule.default
         if default is None:
             return None
         raw = default
-    elif rule.values is not None:
-        raw = transforms.map_value(raw, rule.values)
-        if transforms.is_empty(raw):
-            return None
     if rule.link is not None:
         return Link(rule.link, transforms.to_text(raw))
     match rule.kind:

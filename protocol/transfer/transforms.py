@@ -228,7 +228,7 @@ def _localise(naive: datetime, zone: tzinfo, source: Any) -> datetime:
         name = getattr(zone, "key", None) or str(zone)
         raise TransformError(
             f"{_shown(source)} does not exist in {name}: the clocks skip that hour when "
-            "daylight saving time starts; give the time with its offset"
+            "daylight saving time starts (give the time with its offset)"
         )
     return naive.replace(tzinfo=timezone(before), fold=0)
 
@@ -359,8 +359,8 @@ def map_value(value: Any, values: Mapping[str, Any]) -> Any:
         return fallback
     known = [_shown(key) for key in list(values)[:_KNOWN_SHOWN]]
     more = f" and {len(values) - _KNOWN_SHOWN} more" if len(values) > _KNOWN_SHOWN else ""
-    listed = ", ".join(known) + more if known else "none (the table is empty)"
-    raise TransformError(f"{_shown(value)} is not in the mapping's values table; known values: {listed}")
+    listed = ", ".join(known) + more if known else "none: the table is empty"
+    raise TransformError(f"{_shown(value)} is not in the mapping's values table (known values: {listed})")
 
 
 def split_tags(value: Any, *, separator: str = ";") -> list[str]:

@@ -739,16 +739,18 @@ def test_a_value_not_in_the_map_refuses_the_record_naming_the_field() -> None:
     assert refusal == Refusal(
         "appointments",
         "t.csv line 3",
-        'status (from Status): "Verschoben" is not in the mapping\'s values table; known values: "Gebucht"',
+        'status (from Status): "Verschoben" is not in the mapping\'s values table (known values: "Gebucht")',
         "9",
         "old.json",
     )
 
 
-def test_a_value_mapped_to_nothing_is_left_out() -> None:
-    document = _appointments({"status": {"from": "Status", "values": {"?": None}, "default": "booked"}})
+def test_a_value_mapped_to_nothing_takes_the_default_or_is_left_out() -> None:
+    with_default = _appointments({"status": {"from": "Status", "values": {"?": None}, "default": "booked"}})
+    without = _appointments({"status": {"from": "Status", "values": {"?": None}}})
 
-    assert _fields(document, {"ID": 1, "Status": "?"}) == {}
+    assert _fields(with_default, {"ID": 1, "Status": "?"}) == {"status": "booked"}
+    assert _fields(without, {"ID": 1, "Status": "?"}) == {}
 
 
 def test_a_default_stands_in_for_a_missing_or_empty_value() -> None:
@@ -1117,8 +1119,15 @@ def test_a_record_the_source_could_read_only_in_part_is_refused() -> None:
     )
 
     assert refusal == Refusal(
-        "clients", "Kunden.csv line 7", "has 4 cells but the header has 3", None, "old.json"
-    )
+        "clients", "Kunden.csv line 7", "has 4 cells but the header has 3", "1", "old.json"
+    )  # with its old id, when that could be read: the report names the record
+
+
+def test_a_record_read_only_in_part_and_without_an_old_id_says_what_went_wrong_with_the_row() -> None:
+    refusal = _map(_clients({"name": "n"}), {"n": "A", PROBLEM_KEY: "has 4 cells but the header has 3"})
+
+    assert isinstance(refusal, Refusal)
+    assert (refusal.reason, refusal.legacy_id) == ("has 4 cells but the header has 3", None)
 
 
 @pytest.mark.parametrize("raw", [None, "", "  "])
@@ -1142,10 +1151,12 @@ def test_an_old_id_that_is_a_list_is_refused() -> None:
     )
 
 
-def test_the_first_bad_field_refuses_the_record() -> None:
+def test_every_bad_field_of_a_record_is_named_in_its_refusal() -> None:
     document = _appointments({"duration_min": "Dauer", "starts_at": "Beginn"})
 
     refusal = _map(document, {"ID": 1, "Dauer": "x", "Beginn": "y"})
 
     assert isinstance(refusal, Refusal)
-    assert refusal.reason.startswith("duration_min (from Dauer): ")
+    first, second = refusal.reason.split("; ")
+    assert first.startswith("duration_min (from Dauer): ")
+    assert second.startswith('starts_at (from Beginn): "y" is not a date and time')

@@ -560,8 +560,8 @@ def test_an_unknown_value_lists_the_known_ones() -> None:
     with pytest.raises(TransformError) as refused:
         map_value("Offen", STATUS)
     assert str(refused.value) == (
-        '"Offen" is not in the mapping\'s values table; known values: '
-        '"Gebucht", "Erledigt", "Storniert", "Nicht erschienen"'
+        '"Offen" is not in the mapping\'s values table (known values: '
+        '"Gebucht", "Erledigt", "Storniert", "Nicht erschienen")'
     )
 
 
@@ -570,13 +570,13 @@ def test_a_long_table_is_listed_in_part() -> None:
     with pytest.raises(TransformError) as refused:
         map_value(99, table)
     message = str(refused.value)
-    assert message.startswith('99 is not in the mapping\'s values table; known values: "v0", ')
-    assert message.endswith('"v9" and 15 more')
+    assert message.startswith('99 is not in the mapping\'s values table (known values: "v0", ')
+    assert message.endswith('"v9" and 15 more)')
     assert '"v10"' not in message
 
 
 def test_an_empty_table_says_so() -> None:
-    with pytest.raises(TransformError, match=r"known values: none \(the table is empty\)$"):
+    with pytest.raises(TransformError, match=r"known values: none: the table is empty\)$"):
         map_value("x", {})
 
 
