@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from protocol.transfer.mapping import MappedRecord
 
@@ -31,9 +31,8 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """One copy's value of one field."""
+class Candidate(NamedTuple):
+    """One copy's value of one field (a tuple: one is made per field of every copy)."""
 
     value: Any
     source: str
@@ -90,6 +89,12 @@ def merge_copies(
     merged: list[MergedRecord] = []
     disagreements: list[Disagreement] = []
     for (collection, legacy_id), copies in groups.items():
+        first = copies[0][1]
+        if len(copies) == 1:  # most records: nothing to rank, nothing to disagree on
+            source, where, at = first.source, first.where, first.updated_at
+            single = {name: Candidate(value, source, where, at) for name, value in first.fields.items()}
+            merged.append(MergedRecord(collection, legacy_id, single, first.where, 1))
+            continue
         fields: dict[str, Candidate] = {}
         for name in _field_names(record for _, record in copies):
             ranked = sorted(
@@ -108,7 +113,6 @@ def merge_copies(
                 disagreements.append(
                     Disagreement(collection, legacy_id, name, chosen, _distinct(others), overridden)
                 )
-        first = copies[0][1]
         merged.append(MergedRecord(collection, legacy_id, fields, first.where, len(copies)))
     return merged, disagreements
 

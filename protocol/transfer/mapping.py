@@ -89,11 +89,13 @@ class RecordRule:
     fields: tuple[FieldRule, ...]
     updated_at: str | None = None
     updated_at_formats: tuple[str, ...] = ()
+    branch_field: FieldRule | None = field(init=False, compare=False, repr=False)
+    """The field that names the record's branch (its zone is the default for naive times);
+    found once, as every record asks."""
 
-    @property
-    def branch_field(self) -> FieldRule | None:
-        """The field that names the record's branch (its zone is the default for naive times)."""
-        return next((rule for rule in self.fields if rule.link == "branches"), None)
+    def __post_init__(self) -> None:
+        found = next((rule for rule in self.fields if rule.link == "branches"), None)
+        object.__setattr__(self, "branch_field", found)
 
 
 @dataclass(frozen=True, slots=True)

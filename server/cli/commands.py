@@ -29,6 +29,7 @@ from server.cli import import_command, ops_commands
 from server.cli.failures import describe_failure
 from server.errors import AdminError
 from server.ops import admin
+from server.ops.importing import run as import_run
 from server.settings import Settings
 from server.store import embedded_pg, migrate, startup
 from server.store.engine import create_engine
@@ -267,20 +268,21 @@ def _admin(settings: Settings, action: Callable[[AsyncConnection], Awaitable[T]]
 
 
 def _with_current_engine(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
-    """Run ``work`` with an engine on a database whose schema is current (the import)."""
+    """Run ``work`` with an engine on a database whose schema is current (the import, which
+    writes on ``WRITERS`` connections at once)."""
 
     async def run(url: str) -> T:
         async def checked(engine: Any) -> T:
             await _require_current_schema(engine)
             return await work(engine)
 
-        return await _with_engine(url, checked)
+        return await _with_engine(url, checked, pool_size=import_run.WRITERS)
 
     return asyncio.run(run(_database_url(settings)))
 
 
-async def _with_engine(url: str, work: Callable[[Any], Awaitable[T]]) -> T:
-    engine = create_engine(url, pool_size=1)
+async def _with_engine(url: str, work: Callable[[Any], Awaitable[T]], *, pool_size: int = 1) -> T:
+    engine = create_engine(url, pool_size=pool_size)
     try:
         return await work(engine)
     finally:
