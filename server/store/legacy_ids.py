@@ -58,8 +58,7 @@ async def store_legacy_ids(conn: AsyncConnection, rows: Sequence[LegacyId]) -> N
     """Insert or replace ``rows`` (all of one system) in the caller's transaction, in one statement."""
     if not rows:
         return
-    raw = await conn.get_raw_connection()
-    driver = raw.driver_connection
+    driver = (await conn.get_raw_connection()).driver_connection  # one statement, no per-row binding
     assert driver is not None
     await driver.execute(
         _UPSERT,
@@ -77,7 +76,6 @@ async def find_legacy_ids(
     system: str | None = None,
     collection: str | None = None,
     legacy_id: str | None = None,
-    record_id: uuid.UUID | None = None,
 ) -> list[LegacyId]:
     """The old ids matching every filter given, in a stable order (for ``legacy-ids``)."""
     query = select(legacy_ids).order_by(legacy_ids.c.system, legacy_ids.c.collection, legacy_ids.c.legacy_id)
@@ -85,7 +83,6 @@ async def find_legacy_ids(
         (legacy_ids.c.system, system),
         (legacy_ids.c.collection, collection),
         (legacy_ids.c.legacy_id, legacy_id),
-        (legacy_ids.c.record_id, record_id),
     ):
         if wanted is not None:
             query = query.where(column == wanted)
