@@ -617,7 +617,10 @@ async def bench(args: argparse.Namespace, admin: str, folder: Path) -> int:
     legacy_s = statistics.median(floor.legacy_seconds)
     records = data.clients + data.appointments
     print(f"load average at the end: {_load()}")
-    print(f"  import (CLI, end to end):  {first.seconds:7.1f} s  ({records / first.seconds:7,.0f} records/s)")
+    print(
+        f"  import (CLI, end to end):  {first.seconds:7.1f} s  ({records / first.seconds:7,.0f} records/s,"
+        f" {first.summary['workers']} worker process(es))"
+    )
     reading = window[0] - first.began
     writing = window[1] - window[0]
     print(
@@ -666,10 +669,10 @@ class _PhaseClock:
         mapping and writing (merge, duplicates, plan) are phases of their own."""
         out: list[tuple[str, float]] = []
         cursor = started
-        for phase, began, last in self.marks:
+        for number, (phase, began, last) in enumerate(self.marks, start=1):
             if began - cursor > 0.001:
                 out.append(("load state" if not out else "merge + plan", began - cursor))
-            out.append((phase, last - began if phase != "writing" else ended - began))
+            out.append((phase, (ended if number == len(self.marks) else last) - began))
             cursor = last
         return out
 
@@ -680,16 +683,14 @@ async def _in_process(
     from protocol.transfer.mapping import load_mapping
     from server.api.runtime import new_server_clock
     from server.ops.importing.run import ImportRequest, run_import
+    from server.ops.importing.writing import WRITERS, NotCounted
     from server.store.engine import create_engine
     from server.sync.write_path import Writer
 
-    class NotCounted:
-        def observe_results(self, results: Any) -> None:
-            pass
-
-    engine = create_engine(database_url, pool_size=2)  # as the CLI makes it (WRITERS)
+    engine = create_engine(database_url, pool_size=WRITERS)  # as the CLI makes it
     try:
-        request = ImportRequest(sources=[data.path], mapping=load_mapping(data.mapping))
+        # one process: cProfile sees only its own (the CLI would use one worker per core)
+        request = ImportRequest(sources=[data.path], mapping=load_mapping(data.mapping), workers=1)
         writer = Writer(engine, new_server_clock(), 300.0, NotCounted())
         phases = _PhaseClock()
         started = time.perf_counter()

@@ -26,8 +26,10 @@ __all__ = [
     "Disagreement",
     "MergedRecord",
     "Override",
+    "Sighting",
     "merge_copies",
     "possible_duplicates",
+    "sighting",
 ]
 
 
@@ -148,14 +150,29 @@ def _distinct(candidates: Iterable[Candidate]) -> tuple[Candidate, ...]:
 _NOT_DIGITS = re.compile(r"\D")
 
 
-def possible_duplicates(records: Iterable[MergedRecord]) -> list[list[MergedRecord]]:
-    """Clients under different old ids with the same name and phone (digits compared)."""
-    groups: dict[tuple[str, str], list[MergedRecord]] = {}
-    for record in records:
-        name, phone = record.fields.get("name"), record.fields.get("phone")
-        if record.collection != "clients" or name is None or phone is None:
-            continue
-        digits = _NOT_DIGITS.sub("", str(phone.value))
-        key = (" ".join(str(name.value).split()).casefold(), digits)
-        groups.setdefault(key, []).append(record)
+class Sighting(NamedTuple):
+    """A client by the name and phone a duplicate would share (digits compared)."""
+
+    key: tuple[str, str]
+    collection: str
+    legacy_id: str
+    where: str
+
+
+def sighting(record: MergedRecord) -> Sighting | None:
+    """``record`` as a possible duplicate is looked for, or None (not a client, no name or phone)."""
+    name, phone = record.fields.get("name"), record.fields.get("phone")
+    if record.collection != "clients" or name is None or phone is None:
+        return None
+    digits = _NOT_DIGITS.sub("", str(phone.value))
+    key = (" ".join(str(name.value).split()).casefold(), digits)
+    return Sighting(key, record.collection, record.legacy_id, record.where)
+
+
+def possible_duplicates(sightings: Iterable[Sighting | None]) -> list[list[Sighting]]:
+    """Clients under different old ids with the same name and phone (``sighting`` of each)."""
+    groups: dict[tuple[str, str], list[Sighting]] = {}
+    for seen in sightings:
+        if seen is not None:
+            groups.setdefault(seen.key, []).append(seen)
     return [group for group in groups.values() if len(group) > 1]

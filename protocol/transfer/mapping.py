@@ -12,6 +12,7 @@ and the zone of a naive time comes from ``zone_for``, which knows the branches.
 
 from __future__ import annotations
 
+import enum
 import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -51,7 +52,16 @@ PROBLEM_KEY: Final = "__problem__"
 """Set by ``sources`` on a record it could read only in part (a CSV row with extra cells)."""
 
 DEFAULT_SYSTEM: Final = "legacy"
-_NO_CONSTANT: Final[Any] = object()
+
+
+class _NoConstant(enum.Enum):
+    """A field with no ``constant`` (an enum member: it stays itself when a mapping is
+    pickled to an import's worker processes, where a plain ``object()`` would not)."""
+
+    TOKEN = enum.auto()
+
+
+_NO_CONSTANT: Final[Any] = _NoConstant.TOKEN
 _UTC: Final = ZoneInfo("UTC")
 
 

@@ -29,7 +29,7 @@ from server.cli import import_command, ops_commands
 from server.cli.failures import describe_failure
 from server.errors import AdminError
 from server.ops import admin
-from server.ops.importing import run as import_run
+from server.ops.importing import writing as import_writing
 from server.settings import Settings
 from server.store import embedded_pg, migrate, startup
 from server.store.engine import create_engine
@@ -276,7 +276,7 @@ def _with_current_engine(settings: Settings, work: Callable[[Any], Awaitable[T]]
             await _require_current_schema(engine)
             return await work(engine)
 
-        return await _with_engine(url, checked, pool_size=import_run.WRITERS)
+        return await _with_engine(url, checked, pool_size=import_writing.WRITERS)
 
     return asyncio.run(run(_database_url(settings)))
 

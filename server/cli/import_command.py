@@ -26,6 +26,7 @@ from server.api.runtime import new_server_clock
 from server.errors import AdminError
 from server.ops.importing.report import check_report_path, summary, summary_text, write_report
 from server.ops.importing.run import ImportRequest, read_overrides, run_import
+from server.ops.importing.writing import NotCounted
 from server.settings import Settings
 from server.store.legacy_ids import LegacyId, find_legacy_ids
 from server.sync.write_path import Writer
@@ -63,6 +64,12 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--delimiter", metavar="CHAR", help="the delimiter of CSV sources (default: detected)"
     )
+    parser.add_argument(
+        "--workers",
+        type=_workers,
+        metavar="N",
+        help="processes to import with (default: one per core for sources of 8 MiB or more, else 1)",
+    )
     ids = commands.add_parser("legacy-ids", parents=[common], help="list which old id became which record")
     ids.add_argument("--system", metavar="NAME", help="only this old system (the mapping's `system`)")
     ids.add_argument("--type", choices=sorted(COLLECTIONS), help="only this record type")
@@ -91,12 +98,13 @@ def commands(run_with_engine: EngineRunner, emit: Emitter) -> dict[str, Handler]
             dry_run=args.dry_run,
             encoding=args.encoding,
             delimiter=args.delimiter,
+            workers=args.workers,
         )
         as_json = getattr(args, "json", False)
         with _progress(enabled=not as_json and sys.stderr.isatty()) as progress:
 
             async def work(engine: AsyncEngine) -> Any:
-                writer = Writer(engine, new_server_clock(), settings.max_clock_skew_s, _NotCounted())
+                writer = Writer(engine, new_server_clock(), settings.max_clock_skew_s, NotCounted())
                 return await run_import(engine, writer, request, progress)
 
             try:
@@ -137,6 +145,16 @@ def commands(run_with_engine: EngineRunner, emit: Emitter) -> dict[str, Handler]
     return {"import": import_, "legacy-ids": legacy_ids}
 
 
+def _workers(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= 64:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes from 1 to 64")
+    return count
+
+
 def _infer(args: argparse.Namespace) -> int:
     from protocol.transfer.infer import infer_mapping
 
@@ -151,13 +169,6 @@ def _infer(args: argparse.Namespace) -> int:
     for note in inferred.notes:
         print(f"branchsync-server: note: {note}", file=sys.stderr)
     return 0
-
-
-class _NotCounted:
-    """The import runs outside the server: its answers are not the server's metrics."""
-
-    def observe_results(self, results: Any) -> None:
-        pass
 
 
 class _Bar:

@@ -34,6 +34,7 @@ __all__ = [
     "IMPORT_NAMESPACE",
     "BranchIndex",
     "KeptEarlier",
+    "Links",
     "Outcome",
     "RecordPlan",
     "plan_records",
@@ -105,6 +106,34 @@ def record_id_for(system: str, collection: str, legacy_id: str) -> uuid.UUID:
     return uuid.uuid5(IMPORT_NAMESPACE, f"{system}\x1f{collection}\x1f{legacy_id}")
 
 
+@dataclass(slots=True)
+class Links:
+    """What a link can name, by (collection, old id): the records imported (their ids) and
+    the ones refused (where they were read, for the message). Planning adds to it."""
+
+    imported: dict[tuple[str, str], uuid.UUID] = field(default_factory=dict)
+    refused: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, previous: Mapping[tuple[str, str], LegacyId]) -> Links:
+        """The links earlier imports made."""
+        return cls({key: legacy.record_id for key, legacy in previous.items()})
+
+    def learn(self, plans: Iterable[RecordPlan]) -> None:
+        """Take in planned records (a rejected one leaves an earlier import's record standing)."""
+        for plan in plans:
+            key = (plan.collection, plan.legacy_id)
+            if plan.outcome is Outcome.REJECTED:
+                self.refused[key] = plan.where
+            else:
+                self.imported[key] = plan.record_id
+
+    def update(self, other: Links) -> None:
+        """Take in what another part of the same run planned."""
+        self.imported.update(other.imported)
+        self.refused.update(other.refused)
+
+
 def plan_records(
     system: str,
     merged: Sequence[MergedRecord],
@@ -112,6 +141,7 @@ def plan_records(
     branches: BranchIndex,
     overridden: frozenset[tuple[str, str, str]] = frozenset(),
     unmappable: Mapping[tuple[str, str], Refusal] | None = None,
+    links: Links | None = None,
 ) -> list[RecordPlan]:
     """Plan every record, clients first; see the module docstring.
 
@@ -121,27 +151,25 @@ def plan_records(
         unmappable: old records none of whose copies could be mapped (by collection and
             old id): each is planned as rejected for the first copy's reason, so links
             to it say so.
+        links: what links may name (default: what ``previous`` holds); the records
+            planned here are added to it, so a run can plan one collection at a time.
     """
     order = {name: index for index, name in enumerate(COLLECTIONS)}
+    links = Links.of(previous) if links is None else links
     plans: list[RecordPlan] = []
-    imported: dict[tuple[str, str], uuid.UUID] = {key: legacy.record_id for key, legacy in previous.items()}
-    refused: dict[tuple[str, str], str] = {}
     for (collection, legacy_id), refusal in sorted((unmappable or {}).items(), key=lambda i: order[i[0][0]]):
         before = previous.get((collection, legacy_id))
         record_id = before.record_id if before is not None else record_id_for(system, collection, legacy_id)
-        plans.append(
-            RecordPlan(
-                collection, legacy_id, record_id, Outcome.REJECTED, refusal.where, reason=refusal.reason
-            )
+        plan = RecordPlan(
+            collection, legacy_id, record_id, Outcome.REJECTED, refusal.where, reason=refusal.reason
         )
-        refused[(collection, legacy_id)] = refusal.where
+        links.learn((plan,))
+        plans.append(plan)
     for record in sorted(merged, key=lambda r: order[r.collection]):
-        key = (record.collection, record.legacy_id)
-        plan = _plan_one(system, record, previous.get(key), imported, refused, branches, overridden)
-        if plan.outcome is Outcome.REJECTED:
-            refused[key] = plan.where  # an earlier import's record, if any, still stands
-        else:
-            imported[key] = plan.record_id
+        plan = _plan_one(
+            system, record, previous.get((record.collection, record.legacy_id)), links, branches, overridden
+        )
+        links.learn((plan,))
         plans.append(plan)
     return plans
 
@@ -150,8 +178,7 @@ def _plan_one(
     system: str,
     record: MergedRecord,
     before: LegacyId | None,
-    imported: Mapping[tuple[str, str], uuid.UUID],
-    refused: Mapping[tuple[str, str], str],
+    links: Links,
     branches: BranchIndex,
     overridden: frozenset[tuple[str, str, str]],
 ) -> RecordPlan:
@@ -170,9 +197,9 @@ def _plan_one(
     for name, candidate in record.fields.items():
         value = candidate.value
         if isinstance(value, Link):
-            found = _resolve(value, imported, branches)
+            found = _resolve(value, links, branches)
             if found is None:
-                unresolved.append(_unresolved(name, value, refused))
+                unresolved.append(_unresolved(name, value, links))
                 continue
             value = str(found)
         values[name] = value
@@ -207,18 +234,16 @@ def _plan_one(
     )  # fmt: skip
 
 
-def _resolve(
-    link: Link, imported: Mapping[tuple[str, str], uuid.UUID], branches: BranchIndex
-) -> uuid.UUID | None:
+def _resolve(link: Link, links: Links, branches: BranchIndex) -> uuid.UUID | None:
     if link.target == "branches":
         return branches.find(link.key)
-    return imported.get((link.target, link.key))
+    return links.imported.get((link.target, link.key))
 
 
-def _unresolved(name: str, link: Link, refused: Mapping[tuple[str, str], str]) -> str:
+def _unresolved(name: str, link: Link, links: Links) -> str:
     if link.target == "branches":
         return f"{name}: no branch is called {link.key!r} (create it, or map the name with `values`)"
-    where = refused.get((link.target, link.key))
+    where = links.refused.get((link.target, link.key))
     what = link.target.removesuffix("s")
     if where is not None:
         return f"{name}: the {what} with old id {link.key!r} was refused ({where})"

@@ -34,7 +34,7 @@ def summary(result: ImportResult) -> dict[str, Any]:
     by_type = {
         name: {
             **{outcome.value: result.count(name, outcome) for outcome in Outcome},
-            "merged": sum(1 for m in result.merged if m.collection == name and m.copies > 1),
+            "merged": sum(1 for m in result.merged if m.collection == name),
         }
         for name in COLLECTIONS
     }
@@ -43,19 +43,20 @@ def summary(result: ImportResult) -> dict[str, Any]:
             by_type[refusal.collection][Outcome.REJECTED.value] += 1
     return {
         "dry_run": result.dry_run,
-        "sources": [f.name for f in result.files],
+        "sources": result.sources,
         "records_read": result.read,
         "by_type": by_type,
         "rejected": sum(counts[Outcome.REJECTED.value] for counts in by_type.values()),
         "copies_rejected": len(result.refused),
         "kept_as_written": len(result.warnings),
-        "unresolved_links": sum(len(p.unresolved) for p in result.plans),
+        "unresolved_links": sum(len(p.unresolved) for p in result.noted),
         "disagreements": len(result.disagreements),
-        "kept_earlier": sum(len(p.kept_earlier) for p in result.plans),
+        "kept_earlier": sum(len(p.kept_earlier) for p in result.noted),
         "possible_duplicates": len(result.duplicates),
         "written": result.written,
+        "workers": result.workers,
         "unmapped_tables": result.unmapped_tables,
-        "ignored": [f"{f.name}: {item}" for f in result.files for item in f.ignored],
+        "ignored": result.ignored,
     }
 
 
@@ -118,7 +119,7 @@ def report_rows(result: ImportResult) -> Iterator[dict[str, Any]]:
     for copy, name, why in result.warnings:
         yield _row("kept_as_written", copy.collection, copy.legacy_id, field=name, value=copy.fields[name],
                    reason=why, source=copy.source, where=copy.where)  # fmt: skip
-    for plan in result.plans:
+    for plan in result.noted:
         if plan.outcome is Outcome.REJECTED:
             yield _row("rejected", plan.collection, plan.legacy_id, reason=plan.reason, where=plan.where)
         for kept in plan.kept_earlier:

@@ -249,6 +249,25 @@ def test_a_dry_run_writes_nothing_and_reports_what_the_real_run_did(
     assert report.read_text(encoding="utf-8") == salonbook.report_csv.read_text(encoding="utf-8")
 
 
+def test_worker_processes_import_what_one_process_does(
+    salonbook: Imported, database_url: str, tmp_path: Path
+) -> None:
+    prepare(database_url, UK_BRANCHES)
+    report = tmp_path / "parallel.csv"
+    parallel = import_json(
+        database_url, SALONBOOK, DATA / "salonbook.yaml", "--workers", "3", "--report", report
+    )
+
+    assert parallel["workers"] == 3 and salonbook.first["workers"] == 1
+    assert {k: v for k, v in parallel.items() if k != "workers"} == {
+        k: v for k, v in salonbook.first.items() if k != "workers"
+    }
+    assert by_legacy_id(database_url) == salonbook.after_first  # the same ids, links and values
+    lines = report.read_text(encoding="utf-8").splitlines()
+    expected = salonbook.report_csv.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == expected[0] and sorted(lines[1:]) == sorted(expected[1:])
+
+
 def test_an_override_makes_an_older_copy_win_one_field(database_url: str, tmp_path: Path) -> None:
     prepare(database_url, UK_BRANCHES)
     mapping = DATA / "salonbook.yaml"
@@ -496,9 +515,10 @@ BAD_INPUT = {
 }
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
 @pytest.mark.parametrize("case", sorted(BAD_INPUT))
 def test_bad_input_is_refused_with_a_clear_error_and_writes_nothing(
-    case: str, empty_database: str, tmp_path: Path
+    case: str, workers: str, empty_database: str, tmp_path: Path
 ) -> None:
     sources, edit, *messages = BAD_INPUT[case]
     assert isinstance(sources, list)
@@ -508,13 +528,26 @@ def test_bad_input_is_refused_with_a_clear_error_and_writes_nothing(
         mapping = tmp_path / name
         mapping.write_text(_edited(name, old, new), encoding="utf-8")
 
-    done = cli(empty_database, "import", *sources, "--mapping", mapping, "--json")
+    done = cli(empty_database, "import", *sources, "--mapping", mapping, "--json", "--workers", workers)
 
     assert done.returncode == 1
     assert done.stdout == ""
     for message in messages:
         assert message in done.stderr
     assert done.stderr.startswith("branchsync-server: error: ")
+    assert row_counts(empty_database) == (0, 0, 0)
+
+
+@pytest.mark.parametrize("workers", ["0", "many", "65"])
+def test_a_number_of_workers_that_is_no_number_of_processes_is_refused(
+    workers: str, empty_database: str
+) -> None:
+    done = cli(
+        empty_database, "import", *SALONBOOK, "--mapping", DATA / "salonbook.yaml", "--workers", workers
+    )
+
+    assert done.returncode == 2
+    assert f"{workers!r} is not a number of processes from 1 to 64" in done.stderr
     assert row_counts(empty_database) == (0, 0, 0)
 
 

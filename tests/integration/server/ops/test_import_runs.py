@@ -135,25 +135,34 @@ def wait_for(condition: Any, timeout: float, what: str) -> None:
 
 
 @pytest.mark.timeout(240)
+@pytest.mark.parametrize("workers", ["1", "2"])
 def test_a_killed_then_interrupted_run_ends_where_one_uninterrupted_run_does(
-    database_url: str, pg_admin_url: str, tmp_path: Path
+    workers: str, database_url: str, pg_admin_url: str, tmp_path: Path
 ) -> None:
     total = 12_000
     source, mapping = write_sources(tmp_path, clients=total, appointments=3_000)
     prepare(database_url)
     env = cli_env(database_url)
     imported = "SELECT count(*) FROM legacy_ids WHERE system = 'bench'"
+    writers = (
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
 
     def written() -> int:
         return asyncio.run(count(database_url, imported))
 
-    killed = subprocess.Popen([*CLI, *import_args(source, mapping)], env=env, stdout=subprocess.DEVNULL)
+    run = [*CLI, *import_args(source, mapping), "--workers", workers]
+    killed = subprocess.Popen(run, env=env, stdout=subprocess.DEVNULL)
     wait_for(lambda: written() >= 1_000 or killed.poll() is not None, 120, "the first batches")
-    killed.kill()  # kill -9 halfway: the batch in flight was never committed
+    killed.kill()  # kill -9 halfway (the parent only): the batches in flight were never committed
     killed.wait(timeout=30)
+    # its worker processes go with it, and with them their connections: nothing writes on
+    wait_for(
+        lambda: asyncio.run(count(database_url, writers)) == 0, 30, "the killed run's connections to close"
+    )
     after_kill = written()
     interrupted = subprocess.Popen(
-        [*CLI, *import_args(source, mapping)],
+        run,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -16,6 +16,7 @@ from protocol.transfer.copies import (
     Override,
     merge_copies,
     possible_duplicates,
+    sighting,
 )
 from protocol.transfer.mapping import Link, MappedRecord
 
@@ -276,7 +277,10 @@ def test_clients_with_the_same_name_and_phone_digits_are_possible_duplicates() -
     other = _merged("3", name="Anna Berg", phone="+4930124")
     bob = _merged("4", name="Bob", phone="+4930123")
 
-    assert possible_duplicates([anna, other, again, bob]) == [[anna, again]]
+    assert possible_duplicates(map(sighting, [anna, other, again, bob])) == [
+        [sighting(anna), sighting(again)]
+    ]
+    assert [seen.legacy_id for seen in possible_duplicates(map(sighting, [anna, again]))[0]] == ["1", "2"]
 
 
 def test_a_client_without_a_name_or_phone_is_no_duplicate() -> None:
@@ -287,7 +291,8 @@ def test_a_client_without_a_name_or_phone_is_no_duplicate() -> None:
         _merged("4", phone="+1"),
     ]
 
-    assert possible_duplicates(records) == []
+    assert [sighting(record) for record in records] == [None] * 4
+    assert possible_duplicates(map(sighting, records)) == []
 
 
 def test_only_clients_are_compared() -> None:
@@ -297,7 +302,7 @@ def test_only_clients_are_compared() -> None:
         _merged("3", name="Anna", phone="+1"),
     ]
 
-    assert possible_duplicates(records) == []
+    assert possible_duplicates(map(sighting, records)) == []
 
 
 def test_several_groups_are_listed_in_first_seen_order() -> None:
@@ -309,7 +314,9 @@ def test_several_groups_are_listed_in_first_seen_order() -> None:
         _merged("5", name="b", phone="+2"),
     )
 
-    assert possible_duplicates([a1, b1, a2, b2, b3]) == [[a1, a2], [b1, b2, b3]]
+    groups = possible_duplicates(map(sighting, [a1, b1, a2, b2, b3]))
+
+    assert [[seen.legacy_id for seen in group] for group in groups] == [["1", "3"], ["2", "4", "5"]]
 
 
 # ---- the order of copies does not matter -----------------------------------------

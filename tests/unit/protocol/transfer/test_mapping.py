@@ -3,6 +3,7 @@ what ``map_record`` makes of one source record."""
 
 from __future__ import annotations
 
+import pickle
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -166,6 +167,21 @@ def test_the_spec_example_loads_from_yaml(tmp_path: Path, suffix: str) -> None:
     assert starts.formats == ("%d.%m.%Y %H:%M",)
     notes = next(rule for rule in appointments.fields if rule.target == "notes")
     assert (notes.constant, notes.sources) == ("imported from Salonbook", ())
+
+
+def test_a_mapping_maps_the_same_after_a_trip_to_another_process(tmp_path: Path) -> None:
+    """An import's worker processes get the mapping pickled: a field without a ``constant``
+    must still read its source there (a plain ``object()`` sentinel would not survive)."""
+    mapping = load_mapping(_write(tmp_path, "mapping.yaml", SPEC_EXAMPLE))
+    copy = pickle.loads(pickle.dumps(mapping))
+    record = SourceRecord({"id": 7, "fullName": "Anna Berg", "memo": "VIP"}, "old.json: customers[0]")
+    table = _table()
+
+    assert copy == mapping
+    assert map_record(copy, copy.records[0], table, record, _Zones()) == map_record(
+        mapping, mapping.records[0], table, record, _Zones()
+    )
+    assert copy.records[0].fields[0].constant is mapping.records[0].fields[0].constant
 
 
 def test_toml_with_the_same_keys_gives_an_equal_mapping(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from server.ops.importing.plan import (
     IMPORT_NAMESPACE,
     BranchIndex,
     KeptEarlier,
+    Links,
     Outcome,
     RecordPlan,
     plan_records,
@@ -373,3 +374,37 @@ def test_clients_are_planned_before_appointments_whatever_the_input_order() -> N
 
 def test_nothing_to_plan() -> None:
     assert _plan() == []
+
+
+# ---- one record type at a time (the parts of a parallel run) ---------------------------
+
+
+def test_planned_one_type_at_a_time_with_shared_links_a_run_plans_as_in_one_go() -> None:
+    """A part plans clients, shares what it imported or refused, then plans appointments
+    that link another part's clients."""
+    clients = [_client("17"), _client("18", name="")]  # 18: no name, refused
+    appointments = [_appointment("A1", client="17"), _appointment("A2", client="18")]
+    whole = _plan(*clients, *appointments)
+
+    mine, theirs = Links(), Links()
+    first = plan_records(SYSTEM, clients, {}, BRANCHES, links=theirs)
+    shared = Links()
+    shared.learn(first)
+    mine.update(shared)
+    second = plan_records(SYSTEM, appointments, {}, BRANCHES, links=mine)
+
+    assert [*first, *second] == whole
+    assert mine.imported == {
+        ("clients", "17"): record_id_for(SYSTEM, "clients", "17"),
+        ("appointments", "A1"): record_id_for(SYSTEM, "appointments", "A1"),
+    }
+    assert mine.refused == {("clients", "18"): first[1].where, ("appointments", "A2"): second[1].where}
+    assert "the client with old id '18' was refused" in second[1].reason
+
+
+def test_links_start_from_what_earlier_imports_made() -> None:
+    earlier = uuid.uuid4()
+    links = Links.of(_previous("clients", "17", earlier))
+
+    assert links.imported == {("clients", "17"): earlier}
+    assert links.refused == {}
