@@ -334,8 +334,8 @@ class Run:
     """Wall-clock (``time.time()``) start of the subprocess."""
 
 
-async def _import(database_url: str, data: Generated) -> Run:
-    command = [*_cli(), "import", str(data.path), "--mapping", str(data.mapping), "--json"]
+async def _import(database_url: str, data: Generated, options: Sequence[str] = ()) -> Run:
+    command = [*_cli(), "import", str(data.path), "--mapping", str(data.mapping), "--json", *options]
     began = time.time()
     started = time.perf_counter()
     process = await asyncio.create_subprocess_exec(
@@ -553,11 +553,13 @@ class Pusher:
             await asyncio.sleep(next_at - time.perf_counter())  # sleep-ok: the device's push cadence
 
 
-async def _while_importing(pusher: Pusher, database_url: str, data: Generated) -> tuple[Run, Pushes]:
+async def _while_importing(
+    pusher: Pusher, database_url: str, data: Generated, options: Sequence[str]
+) -> tuple[Run, Pushes]:
     done = asyncio.Event()
     pushing = asyncio.create_task(pusher.run(done))
     try:
-        run = await _import(database_url, data)
+        run = await _import(database_url, data, options)
     finally:
         done.set()
         pushes = await pushing
@@ -578,6 +580,7 @@ async def bench(args: argparse.Namespace, admin: str, folder: Path) -> int:
     )
     print(machine_line())
     print(f"load average (1/5/15 min) at the start: {_load()}", flush=True)
+    options = ("--workers", str(args.workers)) if args.workers else ()
     data = await asyncio.to_thread(generate, folder, args.clients, args.appointments, args.overlap, args.seed)
     print(
         f"generated {data.records:,} source records ({data.client_copies:,} + {data.appointment_copies:,}"
@@ -593,12 +596,12 @@ async def bench(args: argparse.Namespace, admin: str, folder: Path) -> int:
                 pusher = Pusher(http, device, args.push_interval)
                 await pusher.run(1.0)  # warm up: connection, caches
                 idle = await pusher.run(args.idle_seconds)
-                first, during = await _while_importing(pusher, database_url, data)
+                first, during = await _while_importing(pusher, database_url, data, options)
                 check_first_run(first.summary, data)
                 after = await pusher.run(min(3.0, args.idle_seconds))
         window = await _writing_window(database_url)
         before = await _changes(database_url)
-        again = await _import(database_url, data)
+        again = await _import(database_url, data, options)
         check_rerun(again.summary, data)
         if (moved := await _changes(database_url)) != before:
             raise AssertionError(f"the re-run wrote: (rows, max seq) {before} -> {moved}")
@@ -776,6 +779,9 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         "--idle-seconds", type=float, default=10.0, help="seconds of pushes before the import (default 10)"
     )
     parser.add_argument("--floor-rounds", type=int, default=3, help="COPY rounds, median (default 3)")
+    parser.add_argument(
+        "--workers", type=int, help="the CLI's --workers (default: its own, one per core but one)"
+    )
     parser.add_argument("--profile", action="store_true", help="profile run_import in-process instead")
     parser.add_argument("--top", type=int, default=25, help="--profile: entries per table (default 25)")
     parser.add_argument("--profile-out", type=Path, help="--profile: also write the pstats file here")

@@ -68,7 +68,7 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
         "--workers",
         type=_workers,
         metavar="N",
-        help="processes to import with (default: one per core for sources of 8 MiB or more, else 1)",
+        help="processes to import with (default: one per core but one, for sources of 8 MiB or more; else 1)",
     )
     ids = commands.add_parser("legacy-ids", parents=[common], help="list which old id became which record")
     ids.add_argument("--system", metavar="NAME", help="only this old system (the mapping's `system`)")

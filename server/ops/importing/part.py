@@ -59,10 +59,16 @@ class Part:
     index: int = 0
     count: int = 1
 
-    def holds(self, collection: str, key: str) -> bool:
+    def share_of(self, rule: RecordRule, records: Sequence[SourceRecord]) -> Sequence[SourceRecord]:
+        """The records of one table that are this part's."""
         if self.count == 1:
-            return True
-        return zlib.crc32(f"{collection}\x1f{key}".encode()) % self.count == self.index
+            return records
+        name = rule.collection.name
+        return [
+            r
+            for r in records
+            if zlib.crc32(f"{name}\x1f{_part_key(rule, r)}".encode()) % self.count == self.index
+        ]
 
 
 class Exchange(Protocol):
@@ -227,18 +233,14 @@ def _read_and_map(
             f"no source holds a table the mapping reads ({wanted}); the sources' tables: {found} "
             "(nothing was imported)"
         )
-    mine = [
-        (table, rule, [r for r in table.records if part.holds(rule.collection.name, _part_key(rule, r))])
-        for table, rule in tables
-        if rule is not None
-    ]
+    mine = [(table, rule, part.share_of(rule, table.records)) for table, rule in tables if rule is not None]
     result.read = sum(len(records) for _, _, records in mine)
     return _map(request.mapping, mine, result, _zone_for(request.mapping, known), progress)
 
 
 def _map(
     mapping: Mapping,
-    tables: list[tuple[SourceTable, RecordRule, list[SourceRecord]]],
+    tables: list[tuple[SourceTable, RecordRule, Sequence[SourceRecord]]],
     result: PartResult,
     zone_for: ZoneFor,
     progress: Progress,

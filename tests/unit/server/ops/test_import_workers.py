@@ -1,7 +1,13 @@
-"""The progress bar of a parallel import: the workers' counts of a phase, added up."""
+"""A parallel import's parts: how many run, and their progress as one bar."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+import pytest
+
+from server.ops.importing.run import LARGE_IMPORT_BYTES, default_workers
 from server.ops.importing.workers import _Combined
 
 
@@ -42,3 +48,19 @@ def test_reading_counts_the_files_once_though_every_part_reads_them() -> None:
         bar.update(part, "advance", 2)
 
     assert shown.seen == [("reading", 2), 2, 2, 2]  # the first part's count
+
+
+def test_large_sources_get_a_worker_per_core_but_one_and_small_ones_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small, large = tmp_path / "small.json", tmp_path / "large.json"
+    small.write_text("[]", encoding="utf-8")
+    with large.open("wb") as out:
+        out.truncate(LARGE_IMPORT_BYTES)  # sparse: the size is what counts
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+
+    assert default_workers([small]) == 1
+    assert default_workers([large]) == 3
+    assert default_workers([small, tmp_path / "missing.json"]) == 1  # reading it will say why
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert default_workers([large]) == 1  # two cores: the server and PostgreSQL keep one
