@@ -206,7 +206,7 @@ def read_json_text(text: str, *, name: str, file_time: datetime) -> SourceFile:
     try:
         document = json.loads(text.removeprefix("\ufeff"))  # text read without utf-8-sig
     except json.JSONDecodeError as exc:
-        raise SourceError(f"{name} line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+        raise SourceError(_not_json(name, exc)) from exc
     found = _Found(name, file_time, [], [])
     if isinstance(document, list):
         _array(found, Path(name).stem, document, "")
@@ -232,6 +232,17 @@ def _top_level(found: _Found, key: str, value: Any) -> None:
         _stored(found, key, decoded)
     else:
         _member(found, key, value, key)
+
+
+def _not_json(name: str, error: json.JSONDecodeError) -> str:
+    """Where the file stops being JSON, with the text found there (or that it is empty)."""
+    if not error.doc.strip():
+        return f"{name} is empty: it holds no records"
+    lines = error.doc.splitlines()
+    line = lines[error.lineno - 1] if error.lineno <= len(lines) else ""
+    found = line[error.colno - 1 : error.colno + 29].strip()
+    at = f" (at {found!r})" if found else " (at the end of the line)"
+    return f"{name} is not valid JSON: line {error.lineno} column {error.colno}: {error.msg}{at}"
 
 
 def _stored(found: _Found, key: str, value: Any) -> None:

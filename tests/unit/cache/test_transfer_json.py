@@ -133,8 +133,11 @@ def test_an_item_that_cannot_be_read_is_a_problem_with_its_number_and_where_and_
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("id,name\n,Ada\n", r"^clients\.json line 1 column 1: Expecting value$"),
-        ('[{"name": "Ada"}', r"^clients\.json line 1 column 17: "),
+        (
+            "id,name\n,Ada\n",
+            r"^clients\.json is not valid JSON: line 1 column 1: Expecting value \(at 'id,name'\)$",
+        ),
+        ('[{"name": "Ada"}', r"^clients\.json is not valid JSON: line 1 column 17: "),
         ("42", r"holds a number, not records"),
         ("{}", r"^clients\.json holds no list of clients: expected a JSON list of objects"),
         ('{"a": [{"name": "Ada"}], "b": [{"name": "Bea"}]}', r"or an object with a 'clients' list$"),

@@ -295,7 +295,33 @@ def test_a_localstorage_dump_decodes_its_strings() -> None:
 def test_broken_json_names_the_line_and_column() -> None:
     with pytest.raises(SourceError) as caught:
         json_file('{\n  "clients": [\n    {"id": 1} {"id": 2}\n  ]\n}')
-    assert str(caught.value) == "north.json line 3 column 15: Expecting ',' delimiter"
+    assert str(caught.value) == (
+        "north.json is not valid JSON: line 3 column 15: Expecting ',' delimiter (at '{\"id\": 2}')"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "north.json is empty: it holds no records"),
+        (" \n\n", "north.json is empty: it holds no records"),
+        ("id,name\nAda", "north.json is not valid JSON: line 1 column 1: Expecting value (at 'id,name')"),
+        (
+            '[{"id": 1}',
+            "north.json is not valid JSON: line 1 column 11: Expecting ',' delimiter"
+            " (at the end of the line)",
+        ),
+        (
+            '[{"id": 1},\n',
+            "north.json is not valid JSON: line 2 column 1: Expecting value (at the end of the line)",
+        ),
+    ],
+    ids=["empty", "blank", "csv", "cut-short", "cut-short-at-a-line-end"],
+)
+def test_a_file_that_is_no_json_says_what_it_holds_instead(text: str, message: str) -> None:
+    with pytest.raises(SourceError) as caught:
+        json_file(text)
+    assert str(caught.value) == message
 
 
 @pytest.mark.parametrize(("text", "kind"), [("42", "a number"), ('"x"', "text"), ("null", "null")])
