@@ -84,7 +84,7 @@ class Writer:
         return writes.create(self._conn, self._wall_ms, collection, fields)
 
     def update(self, collection: str, row_id: str, fields: Mapping[str, Any]) -> OutboxEntry | None:
-        """Set some fields (``None`` clears one); the queued mutation (None: ``fields`` empty).
+        """Set some fields (``None`` clears one); the queued mutation (None: nothing changes).
         Raises ``ValidationFailed``, ``NotFound``."""
         return writes.update(self._conn, self._wall_ms, collection, row_id, fields)
 

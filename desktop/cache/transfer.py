@@ -86,6 +86,8 @@ class ImportReport:
 
     created: int = 0
     updated: int = 0
+    unchanged: int = 0
+    """Rows with an ``id`` whose every value the cache already held: nothing was queued."""
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -308,7 +310,7 @@ def _import_rows(
 
 
 def _import_batch(cache: Cache, collection: Collection, batch: list[ParsedRow], report: ImportReport) -> None:
-    created = updated = 0
+    created = updated = unchanged = 0
     refused: list[Problem] = []
     with cache.batch() as writer:
         for row in batch:
@@ -316,13 +318,15 @@ def _import_batch(cache: Cache, collection: Collection, batch: list[ParsedRow], 
                 if row.row_id is None:
                     writer.create(collection.name, row.fields)
                     created += 1
+                elif writer.update(collection.name, row.row_id, row.fields) is None:
+                    unchanged += 1
                 else:
-                    writer.update(collection.name, row.row_id, row.fields)
                     updated += 1
             except (ValidationFailed, NotFound) as exc:
                 refused.append(Problem(row.line, str(exc), row.where))
     report.created += created
     report.updated += updated
+    report.unchanged += unchanged
     report.problems.extend(refused)
 
 

@@ -95,7 +95,9 @@ def create(conn: Connection, wall_ms: WallClock, collection_name: str, fields: M
 def update(
     conn: Connection, wall_ms: WallClock, collection_name: str, row_id: str, fields: Mapping[str, Any]
 ) -> OutboxEntry | None:
-    """Set some fields of a live row (``None`` clears one); None when ``fields`` is empty.
+    """Set some fields of a live row (``None`` clears one); None when none of ``fields``
+    changes: a value saved as it already is queues nothing (a form saved untouched, a file
+    of the cache's own rows imported again) and so wins no conflict it did not take part in.
 
     Raises:
         UnknownCollection, ValidationFailed, NotFound: nothing is written.
@@ -103,9 +105,10 @@ def update(
     collection = collection_named(collection_name)
     clean = validated(collection, fields, creating=False)
     current = live_row(conn, collection, row_id)
-    if not clean:
+    changed = {name: value for name, value in clean.items() if current.fields.get(name) != value}
+    if not changed:
         return None
-    return write(conn, wall_ms, collection, current.id, "upsert", clean, current)
+    return write(conn, wall_ms, collection, current.id, "upsert", changed, current)
 
 
 def delete(conn: Connection, wall_ms: WallClock, collection_name: str, row_id: str) -> OutboxEntry:

@@ -33,10 +33,10 @@ def import_rows(args: argparse.Namespace) -> int:
     for problem in report.problems:
         where = problem.where or problem.line
         say_error(f"{args.file}:{where}: {problem.message}")
-    total = report.created + report.updated + report.failed
+    total = report.created + report.updated + report.unchanged + report.failed
     print(
         f"{args.collection}: {report.created} created, {report.updated} updated, "
-        f"{report.failed} failed (of {total} rows)"
+        f"{report.unchanged} unchanged, {report.failed} failed (of {total} rows)"
     )
     return EXIT_REFUSED if report.failed else 0
 

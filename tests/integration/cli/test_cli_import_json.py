@@ -31,7 +31,7 @@ def test_import_of_json_reports_each_refused_item_by_where_and_exits_1_while_the
     result = branchsync("import", "clients", str(source))
 
     assert result.returncode == 1
-    assert result.stdout.strip() == "clients: 1 created, 1 updated, 2 failed (of 4 rows)"
+    assert result.stdout.strip() == "clients: 1 created, 1 updated, 0 unchanged, 2 failed (of 4 rows)"
     errors = result.stderr.strip().splitlines()
     assert len(errors) == 2
     assert errors[0] == f"branchsync: {source}:clients[1]: 'not an address' is not an email address"
@@ -43,20 +43,33 @@ def test_import_of_json_reports_each_refused_item_by_where_and_exits_1_while_the
     }
 
 
-def test_a_json_export_imports_back_through_the_command_line_and_exits_0(
+def test_a_json_export_imports_back_through_the_command_line_unchanged_and_queues_nothing(
     branchsync: Run, data_dir: Path, tmp_path: Path
 ) -> None:
     with Cache(data_dir) as cache:
         cache.create("clients", {"name": "Ada", "tags": ["a;b", "c"], "notes": "line 1\nline 2"})
+        cache.create("clients", {"name": "Bo"})
+        queued = cache.counts().pending
     exported = branchsync("export", "clients", "--format", "json")
     source = tmp_path / "export.json"
     source.write_text(exported.stdout, encoding="utf-8")
+    edited = json.loads(exported.stdout)
+    edited[1]["notes"] = "called back"
+    changed = tmp_path / "edited.json"
+    changed.write_text(json.dumps(edited), encoding="utf-8")
 
-    result = branchsync("import", "clients", str(source))
+    again = branchsync("import", "clients", str(source))
+    with Cache(data_dir) as cache:
+        after_again = cache.counts().pending
+    one_edit = branchsync("import", "clients", str(changed))
 
-    assert (result.returncode, result.stderr) == (0, "")
-    assert result.stdout.strip() == "clients: 0 created, 1 updated, 0 failed (of 1 rows)"
-    assert branchsync("export", "clients", "--format", "json").stdout == exported.stdout
+    assert (again.returncode, again.stderr) == (0, "")
+    assert again.stdout.strip() == "clients: 0 created, 0 updated, 2 unchanged, 0 failed (of 2 rows)"
+    assert after_again == queued  # nothing to send: the cache held every value already
+    assert one_edit.stdout.strip() == "clients: 0 created, 1 updated, 1 unchanged, 0 failed (of 2 rows)"
+    with Cache(data_dir) as cache:
+        assert cache.counts().pending == queued + 1
+    assert branchsync("export", "clients", "--format", "json").stdout == json.dumps(edited, indent=2) + "\n"
 
 
 def test_a_json_file_that_cannot_be_imported_changes_nothing(

@@ -121,7 +121,7 @@ def test_import_creates_edits_and_reports_bad_lines_while_the_good_ones_go_in(
     result = branchsync("import", "clients", str(source))
 
     assert result.returncode == 1
-    assert result.stdout.strip() == "clients: 2 created, 1 updated, 3 failed (of 6 rows)"
+    assert result.stdout.strip() == "clients: 2 created, 1 updated, 0 unchanged, 3 failed (of 6 rows)"
     errors = result.stderr.strip().splitlines()
     assert errors == [
         f"branchsync: {source}:4: name is required",

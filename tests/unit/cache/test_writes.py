@@ -30,6 +30,24 @@ def test_create_stores_the_row_and_queues_one_upsert_with_the_same_stamp(cache: 
     assert entry.to_wire()["id"] == entry.mutation_id
 
 
+def test_an_update_that_changes_nothing_queues_nothing_and_one_that_does_sends_only_the_change(
+    cache: Cache,
+) -> None:
+    row_id = cache.create("clients", {"name": "Ada", "phone": "+44 20 7946 0000", "tags": ["vip"]})
+    before = cache.get("clients", row_id)
+
+    with cache.batch() as writer:
+        untouched = writer.update("clients", row_id, {"name": " Ada ", "tags": ["vip"], "email": None})
+        edited = writer.update("clients", row_id, {"name": "Ada", "phone": "+44 20 7946 0001"})
+
+    assert untouched is None  # the values it was given are the ones stored
+    assert edited is not None and dict(edited.fields) == {"phone": "+44 20 7946 0001"}
+    assert [dict(e.fields) for e in cache.pending_batch()][1:] == [{"phone": "+44 20 7946 0001"}]
+    after = cache.get("clients", row_id)
+    assert before is not None and after is not None
+    assert after.clocks["name"] == before.clocks["name"]  # re-saved as it was: no newer stamp
+
+
 def test_update_and_delete_queue_in_order_with_increasing_stamps(cache: Cache, wall: FakeWall) -> None:
     row_id = cache.create("clients", {"name": "Ada"})
     cache.update("clients", row_id, {"phone": "+44 20 7946 0000", "name": "Ada L."})
