@@ -175,6 +175,10 @@ def run_app(data_dir: Path, argv: Sequence[str] | None = None) -> int | NotStart
             dialog = EnrollDialog(cache, config, ssl_context=context)
             dialog.start()
             if dialog.exec() != QDialog.DialogCode.Accepted:
+                print(
+                    "branchsync: this PC is not enrolled yet; start Branchsync again to connect it",
+                    file=sys.stderr,
+                )
                 return 0
         branch = BranchWindow(cache, ssl_context=context)
         branch.show()

@@ -96,6 +96,12 @@ class EnrollDialog(QDialog):
         form.addRow("This PC's name:", self.name)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.enroll_button = self.buttons.addButton("Enrol", QDialogButtonBox.ButtonRole.AcceptRole)
+        # Enter means Enrol: Cancel must never be the button Enter falls back to (Qt made it
+        # the default, and Enter quit the app with nothing enrolled); busy, Enter does nothing
+        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setAutoDefault(False)
+        cancel.setDefault(False)
+        self.enroll_button.setAutoDefault(True)
         self.enroll_button.setDefault(True)
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)

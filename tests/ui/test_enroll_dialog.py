@@ -49,6 +49,25 @@ def test_a_wrong_code_is_explained_then_the_right_one_enrols(
     assert state.enrolled and state.branch_name == "South" and state.server_url == sync_server.url
 
 
+def test_enter_in_a_field_enrols_and_enter_again_while_it_works_cancels_nothing(
+    cache: Cache, sync_server: LiveServer, database_url: str, qtbot: QtBot
+) -> None:
+    """The bug: Enter pressed Cancel, and the app quit with nothing enrolled."""
+    dialog = _dialog(cache, qtbot)
+    dialog.start()
+    QTest.keyClicks(dialog.server, sync_server.url)
+    dialog.code.setFocus()
+    QTest.keyClicks(dialog.code, asyncio.run(issue_code(database_url, "North")))
+
+    with qtbot.waitSignal(dialog.enrolled, timeout=ENROL_MS):
+        QTest.keyClick(dialog.code, Qt.Key.Key_Return)
+        assert dialog.isVisible() and not dialog.enroll_button.isEnabled()  # enrolling
+        QTest.keyClick(dialog.code, Qt.Key.Key_Return)  # impatient: must not cancel it
+        assert dialog.isVisible()
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert cache.state().branch_name == "North"
+
+
 def test_it_enrols_without_questions_when_it_provides_server_and_code(
     cache: Cache, sync_server: LiveServer, database_url: str, qtbot: QtBot
 ) -> None:
