@@ -370,6 +370,7 @@ class SyncCore:
         self._push = PushState.READY
         self._reset = ResetState.PULLING if event.epoch_reset else ResetState.NONE
         self._known_head = event.cursor
+        self._last_sync = event.last_sync
         self._halted = self._outcome = None
         self._echo_due = False
         self._skew_strikes = 0

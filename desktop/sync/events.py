@@ -10,6 +10,7 @@ never a silent drop.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum, StrEnum
 
 from protocol.messages import (
@@ -142,6 +143,9 @@ class Start:
     counts: Counts
     epoch_reset: bool = False
     """A pull from 0 after an epoch change was interrupted: finish it first."""
+    last_sync: datetime | None = None
+    """When this installation last caught up, as the cache kept it (reported until the
+    next catch-up, so a start offline does not say "never synced")."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -212,7 +212,9 @@ class Runner:
             # Subscribed first: a write after this read is reported, none slips between.
             state = await asyncio.to_thread(self._cache.state)
             counts = await asyncio.to_thread(self._cache.counts)
-            start = Start(self._mode, state.cursor, state.epoch, _counts(counts), state.epoch_reset)
+            start = Start(
+                self._mode, state.cursor, state.epoch, _counts(counts), state.epoch_reset, state.last_sync
+            )
             await self._dispatch(start)
             self._spawn(self._watch(), "watch")
             while not self._done:

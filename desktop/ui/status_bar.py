@@ -75,7 +75,10 @@ def describe(status: StatusSnapshot, *, now: datetime | None = None, zone: Zone 
         parts.append(f"{_plural(status.rejected, 'change')} refused")
     if status.conflicts:
         parts.append(_plural(status.conflicts, "conflict"))
-    parts.append(_since(status.last_sync, now, zone))
+    if status.state is EngineState.ONLINE and not status.lag and status.last_sync is not None:
+        parts.append("up to date")  # connected and caught up: changes arrive as they happen
+    else:
+        parts.append(_since(status.last_sync, now, zone))
     warning = status.halted is not None or status.state is EngineState.OFFLINE or status.rejected > 0
     busy = status.state is EngineState.SYNCING
     tone = Tone.WARNING if warning else Tone.BUSY if busy else Tone.NORMAL

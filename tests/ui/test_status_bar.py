@@ -22,7 +22,12 @@ EARLIER = datetime(2026, 7, 1, 14, 5, tzinfo=UTC)
     [
         (
             StatusSnapshot(EngineState.ONLINE, last_sync=EARLIER),
-            "Online · all changes sent · last sync 14:05",
+            "Online · all changes sent · up to date",  # not a time that stands still for hours
+            Tone.NORMAL,
+        ),
+        (
+            StatusSnapshot(EngineState.ONLINE, last_sync=EARLIER, lag=3),
+            "Online · all changes sent · last sync 14:05",  # behind: when it last caught up
             Tone.NORMAL,
         ),
         (
@@ -37,7 +42,7 @@ EARLIER = datetime(2026, 7, 1, 14, 5, tzinfo=UTC)
         ),
         (
             StatusSnapshot(EngineState.ONLINE, rejected=2, conflicts=1, last_sync=EARLIER),
-            "Online · all changes sent · 2 changes refused · 1 conflict · last sync 14:05",
+            "Online · all changes sent · 2 changes refused · 1 conflict · up to date",
             Tone.WARNING,
         ),
         (

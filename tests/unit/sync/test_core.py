@@ -109,6 +109,17 @@ def test_status_goes_offline_syncing_online_as_the_engine_connects_and_catches_u
     )
 
 
+def test_a_start_offline_reports_the_last_sync_the_cache_kept_until_the_next_one() -> None:
+    """The bug: starting offline said "never synced" although a last sync was stored."""
+    kept = datetime(2026, 7, 1, 9, 30, tzinfo=UTC)
+    core = new_core()
+    snapshot = emitted(core.handle(start(cursor=4, last_sync=kept)))[-1]
+    assert (snapshot.state, snapshot.last_sync) == (EngineState.OFFLINE, kept)
+    feed(core, SocketOpened(hello(head=4), TIMING))
+    snapshot = emitted(core.handle(PullSucceeded(page([], 4), TIMING)))[-1]
+    assert snapshot.last_sync == datetime.fromtimestamp(1.1, UTC)  # caught up now
+
+
 def test_a_snapshot_is_emitted_only_when_something_changed() -> None:
     core = new_core()
     feed(core, start(), SocketOpened(hello(), TIMING), PullSucceeded(page([], 0), TIMING))

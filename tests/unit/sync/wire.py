@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from desktop.sync.actions import Action, EmitStatus
@@ -84,8 +85,9 @@ def start(
     epoch: str | None = EPOCH,
     pending: int = 0,
     epoch_reset: bool = False,
+    last_sync: datetime | None = None,
 ) -> Start:
-    return Start(mode, cursor, epoch, counts(pending), epoch_reset)
+    return Start(mode, cursor, epoch, counts(pending), epoch_reset, last_sync)
 
 
 def hello(head: int = 0, epoch: str = EPOCH) -> HelloFrame:
