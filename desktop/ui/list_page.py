@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QEvent, QItemSelection, QObject, Qt, Signal
+from PySide6.QtCore import QByteArray, QEvent, QItemSelection, QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -127,6 +127,7 @@ class ListPage(QWidget):
         rows.setDefaultSectionSize(self.view.fontMetrics().height() + 10)
         self.fit_columns()
         self.view.activated.connect(lambda index: self.open_row(index.row(), focus=True))
+        self.view.clicked.connect(self._show_row)
         self.view.selectionModel().selectionChanged.connect(self._selection_changed)
         self.view.installEventFilter(self)
 
@@ -219,12 +220,22 @@ class ListPage(QWidget):
         self.view.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _selection_changed(self, selected: QItemSelection, deselected: QItemSelection) -> None:
-        """Show the selected row in the form, unless the form holds unsaved edits."""
         indexes = selected.indexes()
-        if not indexes or (self.side.currentWidget() is self.form and self.form.dirty):
+        if indexes:
+            self._show_row(indexes[0])
+
+    def _show_row(self, index: QModelIndex) -> None:
+        """Show ``index``'s row in the form, unless the form holds unsaved edits or shows it.
+
+        Also on a click of the row already selected: after edits kept the form on another
+        row and were cancelled, that click is the only thing the user does, and it must open
+        the row (it opened nothing).
+        """
+        showing = self.side.currentWidget() is self.form
+        if showing and self.form.dirty:
             return
-        if indexes[0].data(ID_ROLE) != self.form.record_id:
-            self.open_row(indexes[0].row())
+        if not showing or index.data(ID_ROLE) != self.form.record_id:
+            self.open_row(index.row())
 
     def _saved(self, row_id: str) -> None:
         """Show the saved row in the list at once, selected."""

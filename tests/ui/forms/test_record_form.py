@@ -260,3 +260,38 @@ def test_unknown_ids_in_fields_are_shown_not_lost(window: MainWindow, cache: Cac
     form.fields["client_id"].editor.set_value(stranger)
     assert stranger[:8] in form.fields["client_id"].editor.widget.text()  # type: ignore[attr-defined]
     assert form.fields["client_id"].editor.value() == stranger
+
+
+def _click_row(window: MainWindow, row: int) -> None:
+    view = window.clients.view
+    QTest.mouseClick(
+        view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(view.model().index(row, 0)).center()
+    )
+
+
+def test_after_unsaved_edits_are_cancelled_the_first_click_on_a_row_opens_it(
+    window: MainWindow, cache: Cache, qtbot: QtBot
+) -> None:
+    """The bug: edits kept the form on the first row while the second was selected; after
+    Cancel, clicking the second (already selected) row opened nothing."""
+    first, second = seed_clients(cache, 2)
+    window.refresh()
+    ids = [window.clients.model.row_id(row) for row in (0, 1)]
+    _click_row(window, 0)
+    form = window.clients.form
+    assert form.record_id == ids[0]
+    notes = form.fields["notes"].editor.widget
+    assert isinstance(notes, QPlainTextEdit)
+    notes.setFocus()
+    QTest.keyClicks(notes, "half typed")
+    _click_row(window, 1)  # unsaved edits: the form stays on the first row
+    assert form.dirty and form.record_id == ids[0]
+    QTest.mouseClick(form.cancel_button, Qt.MouseButton.LeftButton)
+    assert window.clients.side.currentWidget() is not form
+
+    _click_row(window, 1)
+
+    assert window.clients.side.currentWidget() is form and form.record_id == ids[1]
+    assert {first, second} == set(ids)
+    _click_row(window, 0)  # and back to the first: opened afresh, without the cancelled edit
+    assert form.record_id == ids[0] and not form.dirty and "half typed" not in notes.toPlainText()
