@@ -7,6 +7,7 @@ errors the server would give. An empty editor means "no value" (``None``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -127,18 +128,32 @@ class NotesEditor(_Text):
         self.text.setPlainText(text)
 
 
+_TAG_SEPARATORS = re.compile(r"[,;]")
+
+
 class TagsEditor(TextEditor):
-    """Tags typed as ``vip, allergy``."""
+    """Tags typed as ``vip, allergy`` or ``vip; allergy`` (as a CSV cell holds them).
+
+    Tags shown and left as they are come back as they were, even one that holds a comma or
+    semicolon (imported from a file): a save of another field must not split it.
+    """
 
     def __init__(self) -> None:
-        super().__init__(placeholder="comma-separated, e.g. vip, allergy")
+        super().__init__(placeholder="separated by commas or semicolons, e.g. vip, allergy")
+        self._shown: tuple[str, Any] = ("", None)
 
     def value(self) -> Any:
-        tags = [tag.strip() for tag in self.line.text().split(",") if tag.strip()]
+        text = self.line.text()
+        shown_text, shown = self._shown
+        if text == shown_text:
+            return shown
+        tags = [tag.strip() for tag in _TAG_SEPARATORS.split(text) if tag.strip()]
         return tags or None
 
     def _show(self, value: Any) -> None:
-        self.line.setText(", ".join(value) if value else "")
+        text = ", ".join(value) if value else ""
+        self._shown = (text, list(value) if value else None)
+        self.line.setText(text)
 
 
 class ChoiceEditor(Editor):

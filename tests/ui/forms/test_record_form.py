@@ -295,3 +295,32 @@ def test_after_unsaved_edits_are_cancelled_the_first_click_on_a_row_opens_it(
     assert {first, second} == set(ids)
     _click_row(window, 0)  # and back to the first: opened afresh, without the cancelled edit
     assert form.record_id == ids[0] and not form.dirty and "half typed" not in notes.toPlainText()
+
+
+def test_tags_read_as_a_file_holds_them_and_a_save_of_another_field_leaves_them_whole(
+    window: MainWindow, cache: Cache, qtbot: QtBot
+) -> None:
+    """The bug: tags split on ';' in CSV but on ',' here, and an unrelated save re-split
+    a tag that holds a comma."""
+    row_id = cache.create("clients", {"name": "Ada", "tags": ["colour, cut", "vip"]})  # as a CSV cell gave it
+    window.refresh()
+    window.clients.view.selectRow(0)
+    form = window.clients.form
+    assert form.record_id == row_id
+    notes = form.fields["notes"].editor.widget
+    assert isinstance(notes, QPlainTextEdit)
+    notes.setFocus()
+    QTest.keyClicks(notes, "prefers mornings")
+    _save(qtbot, window, form)
+    record = cache.get("clients", row_id)
+    assert record is not None and record.fields["tags"] == ["colour, cut", "vip"]
+    assert record.fields["notes"] == "prefers mornings"
+
+    window.clients.view.selectRow(0)
+    tags = form.fields["tags"].editor.widget
+    assert isinstance(tags, QLineEdit)
+    tags.selectAll()
+    _type(qtbot, tags, "vip; allergy, new")
+    _save(qtbot, window, form)
+    record = cache.get("clients", row_id)
+    assert record is not None and record.fields["tags"] == ["vip", "allergy", "new"]
