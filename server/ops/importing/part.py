@@ -17,7 +17,7 @@ import uuid
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -233,7 +233,12 @@ def _read_and_map(
             f"no source holds a table the mapping reads ({wanted}); the sources' tables: {found} "
             "(nothing was imported)"
         )
-    mine = [(table, rule, part.share_of(rule, table.records)) for table, rule in tables if rule is not None]
+    # each table without its records: the other parts' records are freed once read
+    mine = [
+        (replace(table, records=()), rule, part.share_of(rule, table.records))
+        for table, rule in tables
+        if rule is not None
+    ]
     result.read = sum(len(records) for _, _, records in mine)
     return _map(request.mapping, mine, result, _zone_for(request.mapping, known), progress)
 
